@@ -1,0 +1,128 @@
+"""Bytes to a pydicom Dataset and to the stored values of one frame, with a reason for every failure.
+
+Every failure becomes `UnreadableFile` with a sentence a user can act on ("not a DICOM file",
+"truncated: …", "no pixel data", "transfer syntax … is not supported yet"), so the page can name
+the file and the reason and carry on with the rest of the batch.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+from pydicom.pixels import get_decoder
+from pydicom.pixels import pixel_array as pydicom_pixel_array
+from pydicom.pixels.utils import get_expected_length
+from pydicom.uid import UID
+
+# Without a preamble a file may still be a bare DICOM dataset (ACR-NEMA style, old exports); after a
+# forced read we accept it only if it holds at least one of these image-level attributes.
+IMAGE_EVIDENCE = ("SOPClassUID", "PixelData", "Rows", "FloatPixelData", "DoubleFloatPixelData")
+PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+
+
+class UnreadableFile(Exception):
+    """A file that cannot be shown; str() is the reason, without the file name."""
+
+
+def read_dataset(data: bytes) -> Dataset:
+    """Parse a whole DICOM file (Part 10, or a bare dataset) from memory."""
+    if len(data) == 0:
+        raise UnreadableFile("the file is empty")
+    try:
+        return _parse(data, force=False)
+    except InvalidDicomError:
+        pass
+    try:
+        ds = _parse(data, force=True)
+    except UnreadableFile:
+        raise UnreadableFile("not a DICOM file (no DICM header, and not a readable DICOM dataset)") from None
+    if not any(keyword in ds for keyword in IMAGE_EVIDENCE):
+        raise UnreadableFile("not a DICOM file (no DICM header, and no image attributes)")
+    return ds
+
+
+def _parse(data: bytes, force: bool) -> Dataset:
+    try:
+        ds = pydicom.dcmread(io.BytesIO(data), force=force)
+        ds.keys()  # elements are parsed lazily: touch them so structural errors surface here
+        for element in ds.iterall():
+            element.value  # noqa: B018 (decoding each value is the check)
+    except InvalidDicomError:
+        raise
+    except (EOFError, BufferError) as exc:
+        raise UnreadableFile(f"the file is truncated ({exc})") from exc
+    except Exception as exc:  # pydicom raises many types for malformed input
+        raise UnreadableFile(f"malformed DICOM ({type(exc).__name__}: {exc})") from exc
+    return ds
+
+
+def transfer_syntax(ds: Dataset) -> UID:
+    """The dataset's transfer syntax, or the one pydicom inferred for a file without meta."""
+    meta = getattr(ds, "file_meta", None)
+    uid = meta.get("TransferSyntaxUID") if meta is not None else None
+    if uid is None:
+        little = getattr(ds, "is_little_endian", True) is not False
+        implicit = getattr(ds, "is_implicit_VR", True) is not False
+        uid = pydicom.uid.ImplicitVRLittleEndian if implicit and little else (
+            pydicom.uid.ExplicitVRLittleEndian if little else pydicom.uid.ExplicitVRBigEndian
+        )
+    return UID(uid)
+
+
+def describe_syntax(uid: UID) -> str:
+    return f"{uid.name} ({uid})" if uid.is_transfer_syntax else f"unknown transfer syntax {uid}"
+
+
+def check_pixels(ds: Dataset) -> None:
+    """Raise UnreadableFile unless this dataset has pixel data we can decode here."""
+    if not any(keyword in ds for keyword in PIXEL_KEYWORDS):
+        if "Rows" in ds or "BitsAllocated" in ds:
+            raise UnreadableFile("the file ends before its pixel data (truncated?)")
+        raise UnreadableFile("no pixel data (not an image)")
+    for keyword in ("Rows", "Columns", "BitsAllocated"):
+        if keyword not in ds:
+            raise UnreadableFile(f"the image attribute {keyword} is missing")
+    uid = transfer_syntax(ds)
+    try:
+        decoder = get_decoder(uid)
+    except NotImplementedError:
+        raise UnreadableFile(f"transfer syntax {describe_syntax(uid)} is not supported") from None
+    if not decoder.is_available:
+        raise UnreadableFile(f"transfer syntax {describe_syntax(uid)} is not supported yet (no decoder here)")
+    if not uid.is_compressed and "PixelData" in ds:
+        expected, present = native_pixel_bytes(ds), len(ds.PixelData)
+        if expected is not None and present < expected:
+            raise UnreadableFile(f"the pixel data is truncated ({present} of {expected} bytes)")
+
+
+def native_pixel_bytes(ds: Dataset) -> int | None:
+    """Bytes an uncompressed Pixel Data element must hold (PS3.5 8.1.1), or None if unknown."""
+    try:
+        return int(get_expected_length(ds, unit="bytes"))
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
+
+
+def frame_count(ds: Dataset) -> int:
+    try:
+        return max(int(ds.get("NumberOfFrames", 1) or 1), 1)
+    except (TypeError, ValueError):
+        return 1
+
+
+def stored_frame(ds: Dataset, index: int) -> np.ndarray:
+    """Decode one frame's stored values (no LUT applied); colour comes back as RGB."""
+    check_pixels(ds)
+    try:
+        return pydicom_pixel_array(ds, index=index)
+    except (ValueError, EOFError) as exc:
+        text = str(exc)
+        if "length" in text.lower() or isinstance(exc, EOFError):
+            raise UnreadableFile(f"the pixel data is truncated ({text})") from exc
+        raise UnreadableFile(f"the pixel data cannot be decoded ({text})") from exc
+    except Exception as exc:
+        raise UnreadableFile(f"the pixel data cannot be decoded ({type(exc).__name__}: {exc})") from exc

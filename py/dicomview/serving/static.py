@@ -1,0 +1,147 @@
+"""A static file server for the viewer that never serves anything outside its allowed folders.
+
+Only the page (site/), the Python sources the page maps in (py/) and pyscript.toml are reachable;
+`/` redirects to the page. Every path is decoded once, refused if it holds `..`, a backslash or a
+NUL, then resolved (symlinks included) and refused unless it still lies inside an allowed root.
+"""
+
+from __future__ import annotations
+
+import http.server
+import mimetypes
+import posixpath
+import urllib.parse
+from functools import partial
+from pathlib import Path
+
+PAGE_PATH = "/site/"
+
+# The page's own origin only: Pyodide needs wasm compilation ('wasm-unsafe-eval') and evaluates
+# the Emscripten glue ('unsafe-eval'); styles set from Python need 'unsafe-inline'.
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self' 'wasm-unsafe-eval' 'unsafe-eval'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "connect-src 'self'",
+    "worker-src 'self' blob:",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+])
+
+MIME_TYPES = {
+    ".wasm": "application/wasm",
+    ".mjs": "text/javascript",
+    ".js": "text/javascript",
+    ".toml": "application/toml",
+    ".whl": "application/zip",
+    ".zip": "application/zip",
+    ".json": "application/json",
+    ".py": "text/x-python",
+    ".css": "text/css",
+    ".html": "text/html",
+    ".svg": "image/svg+xml",
+}
+
+
+def allowed_roots(repo_root: Path) -> list[Path]:
+    """The folders and files the viewer needs, and nothing else of the repository."""
+    return [(repo_root / name).resolve() for name in ("site", "py", "pyscript.toml")]
+
+
+def safe_resolve(url_path: str, repo_root: Path) -> Path | None:
+    """Map a URL path to a file inside an allowed root, or None if it must not be served."""
+    path = urllib.parse.urlsplit(url_path).path
+    decoded = urllib.parse.unquote(path, errors="strict")
+    if "\\" in decoded or "\x00" in decoded:
+        return None
+    parts = [p for p in decoded.split("/") if p]
+    if any(p in ("..", ".") for p in parts):
+        return None
+    candidate = (repo_root.joinpath(*parts) if parts else repo_root).resolve()
+    if candidate.is_dir():
+        candidate = candidate / "index.html"
+    for root in allowed_roots(repo_root):
+        if candidate == root or root in candidate.parents:
+            return candidate if candidate.is_file() else None
+    return None
+
+
+class ViewerRequestHandler(http.server.SimpleHTTPRequestHandler):
+    """GET/HEAD only, allowed roots only, with the viewer's MIME types and security headers."""
+
+    repo_root: Path
+    server_version = "dicomview"
+
+    def __init__(self, *args, repo_root: Path, **kwargs) -> None:
+        self.repo_root = repo_root.resolve()
+        super().__init__(*args, directory=str(self.repo_root), **kwargs)
+
+    def send_head(self):  # noqa: ANN201 (signature of the base class)
+        path = urllib.parse.urlsplit(self.path).path
+        if path == "/":
+            self.send_response(302)
+            self.send_header("Location", PAGE_PATH)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
+        if path.endswith("/site"):
+            self.send_response(301)
+            self.send_header("Location", path + "/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
+        try:
+            target = safe_resolve(self.path, self.repo_root)
+        except UnicodeDecodeError:
+            target = None
+        if target is None:
+            self.send_error(404, "Not found")
+            return None
+        data = target.read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Type", self.guess_type(str(target)))
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        return _BytesReader(data)
+
+    def guess_type(self, path: str) -> str:
+        ext = posixpath.splitext(path)[1].lower()
+        return MIME_TYPES.get(ext) or mimetypes.guess_type(path)[0] or "application/octet-stream"
+
+    def end_headers(self) -> None:
+        self.send_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Referrer-Policy", "no-referrer")
+        self.send_header("Cache-Control", "no-cache")
+        super().end_headers()
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 (base-class name)
+        if getattr(self.server, "verbose", False):
+            super().log_message(format, *args)
+
+
+class _BytesReader:
+    """The file-like object send_head returns; copyfile reads it into the socket."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = memoryview(data)
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._data[: None if size < 0 else size]
+        self._data = self._data[len(chunk):]
+        return bytes(chunk)
+
+    def close(self) -> None:
+        self._data = memoryview(b"")
+
+
+def make_server(repo_root: Path, host: str = "127.0.0.1", port: int = 8000, verbose: bool = False):
+    """A threading HTTP server for the viewer; port 0 picks a free one (server.server_port)."""
+    handler = partial(ViewerRequestHandler, repo_root=repo_root)
+    server = http.server.ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    server.verbose = verbose
+    return server

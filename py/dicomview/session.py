@@ -1,0 +1,87 @@
+"""What the user has opened: the images that could be read, and one problem line per file that could not.
+
+Plain Python, so the browser layer only turns events into calls here and draws what comes back.
+A bad file never stops a batch: it becomes a `Problem` naming the file and the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from pydicom.dataset import Dataset
+
+from dicomview.decode import UnreadableFile, check_pixels, frame_count, read_dataset
+from dicomview.render import RenderedFrame, render_frame
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One file that cannot be shown, and why."""
+
+    file_name: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file_name}: {self.reason}"
+
+
+@dataclass
+class OpenedImage:
+    """A readable image file and the frame currently shown."""
+
+    file_name: str
+    dataset: Dataset = field(repr=False)
+    frames: int
+    frame: int = 0
+
+    @property
+    def sop_instance_uid(self) -> str:
+        return str(self.dataset.get("SOPInstanceUID", ""))
+
+    @property
+    def label(self) -> str:
+        """A short description for the image list: file name, modality and size (shown as text)."""
+        ds = self.dataset
+        parts = [self.file_name, str(ds.get("Modality", "") or "")]
+        parts.append(f"{ds.get('Columns', '?')}×{ds.get('Rows', '?')}")
+        if self.frames > 1:
+            parts.append(f"{self.frames} frames")
+        return " · ".join(p for p in parts if p)
+
+
+@dataclass
+class Session:
+    images: list[OpenedImage] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    current: int = -1
+
+    def open_file(self, file_name: str, data: bytes) -> OpenedImage | Problem:
+        """Read one file; it joins the images or the problems, never raises for bad input."""
+        try:
+            ds = read_dataset(data)
+            check_pixels(ds)
+            image = OpenedImage(file_name, ds, frame_count(ds))
+        except UnreadableFile as exc:
+            problem = Problem(file_name, str(exc))
+            self.problems.append(problem)
+            return problem
+        self.images.append(image)
+        return image
+
+    def open_batch(self, files: Iterable[tuple[str, bytes]]) -> list[OpenedImage | Problem]:
+        return [self.open_file(name, data) for name, data in files]
+
+    def render(self, index: int) -> RenderedFrame | Problem:
+        """Render image `index`; a decoding failure becomes a problem and the image leaves the list."""
+        image = self.images[index]
+        try:
+            rendered = render_frame(image.dataset, image.frame)
+        except UnreadableFile as exc:
+            problem = Problem(image.file_name, str(exc))
+            self.problems.append(problem)
+            del self.images[index]
+            self.current = min(self.current, len(self.images) - 1)
+            return problem
+        self.current = index
+        return rendered

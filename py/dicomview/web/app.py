@@ -1,0 +1,158 @@
+"""Glue between the page and the session: file events in, canvas pixels and text out.
+
+Every value from a file reaches the DOM through textContent or an attribute, never as HTML.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from js import ImageData, document
+from pyodide.ffi import create_proxy
+
+from dicomview.render import RenderedFrame
+from dicomview.session import OpenedImage, Problem, Session
+
+
+def element(element_id: str):
+    return document.getElementById(element_id)
+
+
+def make(tag: str, text: str = "", **attributes: str):
+    node = document.createElement(tag)
+    node.textContent = text
+    for name, value in attributes.items():
+        node.setAttribute(name.replace("_", "-"), value)
+    return node
+
+
+def put_pixels(canvas, rgba) -> None:
+    """Hand the RGBA array to the canvas without a Python-side copy (PyProxy.getBuffer)."""
+    rows, columns = rgba.shape[:2]
+    if canvas.width != columns or canvas.height != rows:
+        canvas.width, canvas.height = columns, rows
+    proxy = create_proxy(rgba)
+    buffer = proxy.getBuffer("u8clamped")
+    try:
+        canvas.getContext("2d").putImageData(ImageData.new(buffer.data, columns, rows), 0, 0)
+    finally:
+        buffer.release()
+        proxy.destroy()
+
+
+class ViewerPage:
+    """The page's state and handlers; one instance lives for the page's lifetime."""
+
+    def __init__(self) -> None:
+        self.session = Session()
+        self.render_count = 0
+        self.canvas = element("image")
+        self._proxies = []  # keep event handlers alive
+
+    # --- events -------------------------------------------------------------------------------
+    def attach(self) -> None:
+        self._on(element("open-files"), "change", self.on_open_files)
+        for name in ("dragenter", "dragover"):
+            self._on(document, name, self.on_drag_over)
+        self._on(document, "dragleave", self.on_drag_leave)
+        self._on(document, "drop", self.on_drop)
+        self._on(element("image-list"), "click", self.on_list_click)
+
+    def _on(self, target, event: str, handler) -> None:
+        proxy = create_proxy(handler)
+        self._proxies.append(proxy)
+        target.addEventListener(event, proxy)
+
+    def on_open_files(self, event) -> None:
+        files = list(event.target.files)
+        event.target.value = ""  # choosing the same files again fires change again
+        asyncio.ensure_future(self.open_files(files))
+
+    def on_drag_over(self, event) -> None:
+        event.preventDefault()
+        document.body.classList.add("dragging")
+
+    def on_drag_leave(self, event) -> None:
+        document.body.classList.remove("dragging")
+
+    def on_drop(self, event) -> None:
+        event.preventDefault()
+        document.body.classList.remove("dragging")
+        asyncio.ensure_future(self.open_files(list(event.dataTransfer.files)))
+
+    def on_list_click(self, event) -> None:
+        button = event.target.closest("button[data-index]")
+        if button is not None:
+            self.show(int(button.getAttribute("data-index")))
+
+    # --- work ---------------------------------------------------------------------------------
+    async def open_files(self, files) -> None:
+        first_new = len(self.session.images)
+        for count, file in enumerate(files, start=1):
+            self.status(f"Reading {count} of {len(files)}: {file.name}")
+            data = (await file.arrayBuffer()).to_bytes()
+            outcome = self.session.open_file(file.name, data)
+            if isinstance(outcome, Problem):
+                self.add_problem(outcome)
+            await asyncio.sleep(0)  # let the page paint between files
+        self.refresh_list()
+        if len(self.session.images) > first_new:
+            self.show(first_new)
+        self.status(f"{len(self.session.images)} image(s) open")
+
+    def show(self, index: int) -> None:
+        outcome = self.session.render(index)
+        if isinstance(outcome, Problem):
+            self.add_problem(outcome)
+            self.refresh_list()
+            return
+        self.draw(self.session.images[index], outcome)
+        self.refresh_list()
+
+    # --- drawing ------------------------------------------------------------------------------
+    def draw(self, image: OpenedImage, rendered: RenderedFrame) -> None:
+        put_pixels(self.canvas, rendered.rgba)
+        self.render_count += 1
+        window = rendered.window
+        attributes = {
+            "data-sop-instance-uid": image.sop_instance_uid,
+            "data-frame": str(image.frame),
+            "data-window-center": "" if window is None else f"{window.center:g}",
+            "data-window-width": "" if window is None else f"{window.width:g}",
+            "data-render-count": str(self.render_count),
+        }
+        for name, value in attributes.items():
+            self.canvas.setAttribute(name, value)
+        document.body.classList.add("has-image")
+        info = element("image-info")
+        info.replaceChildren()
+        ds = image.dataset
+        for label, value in (
+            ("File", image.file_name),
+            ("Modality", ds.get("Modality", "")),
+            ("Size", f"{ds.get('Columns', '?')} × {ds.get('Rows', '?')}"),
+            ("Frame", f"{image.frame + 1} of {image.frames}"),
+            ("Window", "—" if window is None else f"C {window.center:g} / W {window.width:g}"),
+        ):
+            info.append(make("dt", label), make("dd", str(value)))
+        notes = element("notes")
+        notes.replaceChildren(*[make("p", note) for note in rendered.notes])
+
+    def refresh_list(self) -> None:
+        listing = element("image-list")
+        listing.replaceChildren()
+        for index, image in enumerate(self.session.images):
+            button = make("button", image.label, type="button", data_index=str(index),
+                          data_sop_instance_uid=image.sop_instance_uid)
+            if index == self.session.current:
+                button.setAttribute("aria-current", "true")
+            item = make("li")
+            item.append(button)
+            listing.append(item)
+
+    def add_problem(self, problem: Problem) -> None:
+        element("messages").append(make("li", str(problem), data_file=problem.file_name))
+        element("problems").hidden = False
+
+    def status(self, text: str) -> None:
+        element("status-text").textContent = text
