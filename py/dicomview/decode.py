@@ -22,6 +22,7 @@ from pydicom.uid import UID
 # forced read we accept it only if it holds at least one of these image-level attributes.
 IMAGE_EVIDENCE = ("SOPClassUID", "PixelData", "Rows", "FloatPixelData", "DoubleFloatPixelData")
 PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+PIXEL_DATA_TAG = 0x7FE00010
 
 
 class UnreadableFile(Exception):
@@ -48,16 +49,33 @@ def read_dataset(data: bytes) -> Dataset:
 def _parse(data: bytes, force: bool) -> Dataset:
     try:
         ds = pydicom.dcmread(io.BytesIO(data), force=force)
-        ds.keys()  # elements are parsed lazily: touch them so structural errors surface here
-        for element in ds.iterall():
+        cut = truncation(ds)
+        if cut:
+            raise UnreadableFile(cut)
+        for element in ds.iterall():  # values are converted lazily: convert them so errors surface here
             element.value  # noqa: B018 (decoding each value is the check)
-    except InvalidDicomError:
+    except (InvalidDicomError, UnreadableFile):
         raise
     except (EOFError, BufferError) as exc:
         raise UnreadableFile(f"the file is truncated ({exc})") from exc
     except Exception as exc:  # pydicom raises many types for malformed input
         raise UnreadableFile(f"malformed DICOM ({type(exc).__name__}: {exc})") from exc
     return ds
+
+
+def truncation(ds: Dataset) -> str | None:
+    """pydicom stops quietly at the end of the data; a last element shorter than declared means a cut."""
+    elements = list(ds._dict.values())  # raw elements: their values are still the bytes read
+    if not elements:
+        meta = getattr(ds, "file_meta", None)
+        return "the file ends after its header, before any data (truncated?)" if meta is not None else None
+    last = elements[-1]
+    length, value = getattr(last, "length", None), getattr(last, "value", None)
+    if not isinstance(value, bytes) or length is None or length == 0xFFFFFFFF or len(value) >= length:
+        return None
+    if last.tag == PIXEL_DATA_TAG:
+        return f"the pixel data is truncated ({len(value)} of {length} bytes)"
+    return f"the file is truncated inside element {last.tag} ({len(value)} of {length} bytes)"
 
 
 def transfer_syntax(ds: Dataset) -> UID:

@@ -61,8 +61,8 @@ def safe_resolve(url_path: str, repo_root: Path) -> Path | None:
     if any(p in ("..", ".") for p in parts):
         return None
     candidate = (repo_root.joinpath(*parts) if parts else repo_root).resolve()
-    if candidate.is_dir():
-        candidate = candidate / "index.html"
+    if candidate.is_dir():  # resolve again: index.html itself may be a link out of the roots
+        candidate = (candidate / "index.html").resolve()
     for root in allowed_roots(repo_root):
         if candidate == root or root in candidate.parents:
             return candidate if candidate.is_file() else None
@@ -79,7 +79,7 @@ class ViewerRequestHandler(http.server.SimpleHTTPRequestHandler):
         self.repo_root = repo_root.resolve()
         super().__init__(*args, directory=str(self.repo_root), **kwargs)
 
-    def send_head(self):  # noqa: ANN201 (signature of the base class)
+    def send_head(self):
         path = urllib.parse.urlsplit(self.path).path
         if path == "/":
             self.send_response(302)
@@ -87,9 +87,9 @@ class ViewerRequestHandler(http.server.SimpleHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return None
-        if path.endswith("/site"):
+        if path == PAGE_PATH.rstrip("/"):  # exactly /site: never echo a request path into Location
             self.send_response(301)
-            self.send_header("Location", path + "/")
+            self.send_header("Location", PAGE_PATH)
             self.send_header("Content-Length", "0")
             self.end_headers()
             return None
@@ -118,7 +118,7 @@ class ViewerRequestHandler(http.server.SimpleHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         super().end_headers()
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 (base-class name)
+    def log_message(self, format: str, *args) -> None:
         if getattr(self.server, "verbose", False):
             super().log_message(format, *args)
 

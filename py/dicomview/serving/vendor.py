@@ -95,7 +95,7 @@ def npm_tarball(spec: str, work: Path) -> tarfile.TarFile:
     """`npm pack` one pinned package into work/ and open it."""
     _run(["npm", "pack", spec, "--silent", "--pack-destination", str(work)], work, f"npm registry ({spec})")
     name = spec.rsplit("@", 1)[0].lstrip("@").replace("/", "-")
-    return tarfile.open(next(work.glob(f"{name}-*.tgz")))
+    return tarfile.open(only_file(work, f"{name}-*.tgz", f"npm registry ({spec})"))
 
 
 def pip_wheel(name: str, version: str, work: Path) -> Path:
@@ -105,7 +105,15 @@ def pip_wheel(name: str, version: str, work: Path) -> Path:
          "-q", "-d", str(work), f"{name}=={version}"],
         work, f"PyPI ({name}=={version})",
     )
-    return next(work.glob(f"{name.replace('-', '_')}-{version}-*.whl"))
+    return only_file(work, f"{name.replace('-', '_')}-{version}-*.whl", f"PyPI ({name}=={version})")
+
+
+def only_file(folder: Path, pattern: str, source: str) -> Path:
+    """The one file a download produced, or a VendorError naming the source."""
+    found = sorted(folder.glob(pattern))
+    if len(found) != 1:
+        raise VendorError(f"{source}: expected one file matching {pattern}, found {[p.name for p in found]}")
+    return found[0]
 
 
 def vendor_npm(vendor_dir: Path, pins: Pins, work: Path, spec: str, prefix: str, strip: str) -> None:

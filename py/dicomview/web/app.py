@@ -48,6 +48,12 @@ class ViewerPage:
         self.render_count = 0
         self.canvas = element("image")
         self._proxies = []  # keep event handlers alive
+        self._tasks = set()  # keep running work alive until it finishes
+
+    def spawn(self, coroutine) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     # --- events -------------------------------------------------------------------------------
     def attach(self) -> None:
@@ -66,7 +72,7 @@ class ViewerPage:
     def on_open_files(self, event) -> None:
         files = list(event.target.files)
         event.target.value = ""  # choosing the same files again fires change again
-        asyncio.ensure_future(self.open_files(files))
+        self.spawn(self.open_files(files))
 
     def on_drag_over(self, event) -> None:
         event.preventDefault()
@@ -78,7 +84,7 @@ class ViewerPage:
     def on_drop(self, event) -> None:
         event.preventDefault()
         document.body.classList.remove("dragging")
-        asyncio.ensure_future(self.open_files(list(event.dataTransfer.files)))
+        self.spawn(self.open_files(list(event.dataTransfer.files)))
 
     def on_list_click(self, event) -> None:
         button = event.target.closest("button[data-index]")

@@ -1,0 +1,114 @@
+"""Chromium fixtures: serve.py on a free loopback port, one browser, and a warm viewer page per module.
+
+Debian's chromium is driven by PyPI playwright (DESIGN §6): `playwright install` downloads a
+browser and cannot work here. Python starts once per module and the page is reused.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run", "--disable-quic",
+]
+READY_TIMEOUT_MS = 120_000
+
+pytestmark = pytest.mark.browser
+
+
+def start_server(*cmd: str) -> tuple[subprocess.Popen, str]:
+    """Start a server that prints its URL on its first line; return the process and the URL."""
+    process = subprocess.Popen(list(cmd), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    line = process.stdout.readline()
+    match = re.search(r"http://[\d.]+:\d+/", line)
+    if not match:
+        process.kill()
+        raise RuntimeError(f"server did not start: {line!r}{process.stdout.read()}")
+    return process, match.group(0)
+
+
+@pytest.fixture(scope="session")
+def served() -> Iterator[tuple[subprocess.Popen, str]]:
+    process, url = start_server(sys.executable, "serve.py", "--port", "0", "--no-vendor")
+    yield process, url
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def server_url(served) -> str:
+    return served[1]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def open_viewer(browser: Browser, url: str) -> Page:
+    """A new page at url, waited until Python marks it ready; every request is recorded on page.requests."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.requests = []
+    page.errors = []
+    page.on("request", lambda request: page.requests.append(request.url))
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.goto(url)
+    page.wait_for_function("document.documentElement.dataset.runtime !== 'loading'", timeout=READY_TIMEOUT_MS)
+    runtime = page.evaluate("document.documentElement.dataset.runtime")
+    assert runtime == "ready", page.locator("#status-text").text_content()
+    return page
+
+
+@pytest.fixture(scope="module")
+def viewer(browser, server_url) -> Iterator[Page]:
+    page = open_viewer(browser, server_url)
+    yield page
+    page.close()
+
+
+def render_count(page: Page) -> int:
+    return int(page.get_attribute("canvas#image", "data-render-count") or 0)
+
+
+def wait_for_render_after(page: Page, count: int) -> None:
+    page.wait_for_function(
+        f"Number(document.querySelector('canvas#image').dataset.renderCount || 0) > {count}", timeout=60_000)
+
+
+def canvas_rgba(page: Page, selector: str = "canvas#image") -> np.ndarray:
+    """The canvas backing store as (height, width, 4) uint8, read with getImageData."""
+    encoded = page.evaluate(
+        """(selector) => {
+            const canvas = document.querySelector(selector);
+            const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+            let text = '';
+            for (let i = 0; i < data.length; i += 0x8000) {
+                text += String.fromCharCode.apply(null, data.subarray(i, i + 0x8000));
+            }
+            return [canvas.width, canvas.height, btoa(text)];
+        }""",
+        selector,
+    )
+    width, height, payload = encoded
+    return np.frombuffer(base64.b64decode(payload), np.uint8).reshape(height, width, 4)
+
+
+def problem_lines(page: Page) -> list[str]:
+    return page.eval_on_selector_all("#messages li", "items => items.map(item => item.textContent)")

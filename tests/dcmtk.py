@@ -1,0 +1,56 @@
+"""DCMTK (Debian `dcmtk`) as the independent reference renderer: dcm2pnm to 8-bit PGM/PPM, read back.
+
+Options follow DESIGN §8: `+Wi 1` the file's first window, `+Wm` min-max, `-O` no overlays
+(overlays are drawn in the annotation layer, never burnt into canvas#image).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+DCM2PNM = shutil.which("dcm2pnm") or "/usr/bin/dcm2pnm"
+
+
+class DcmtkRefused(RuntimeError):
+    """DCMTK could not render the file; the message is its own."""
+
+
+def read_netpbm(data: bytes) -> np.ndarray:
+    """Parse binary PGM (P5) or PPM (P6) with maxval 255 into (rows, columns[, 3]) uint8."""
+    fields, pos = [], 0
+    while len(fields) < 4:
+        while data[pos:pos + 1].isspace():
+            pos += 1
+        if data[pos:pos + 1] == b"#":
+            pos = data.index(b"\n", pos) + 1
+            continue
+        end = pos
+        while not data[end:end + 1].isspace():
+            end += 1
+        fields.append(data[pos:end])
+        pos = end
+    magic, width, height, maxval = fields[0], int(fields[1]), int(fields[2]), int(fields[3])
+    if maxval != 255:
+        raise ValueError(f"expected 8-bit netpbm, got maxval {maxval}")
+    channels = {b"P5": 1, b"P6": 3}[magic]
+    pixels = np.frombuffer(data, np.uint8, width * height * channels, pos + 1)
+    return pixels.reshape(height, width, channels).squeeze(axis=2) if channels == 1 else pixels.reshape(
+        height, width, 3)
+
+
+def dcm2pnm(path: Path, *options: str, frame: int = 0) -> np.ndarray:
+    """Render frame `frame` (0-based) of `path` with DCMTK; raise DcmtkRefused if it cannot."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out.pnm"
+        done = subprocess.run(
+            [DCM2PNM, "+op", "-O", "+F", str(frame + 1), *options, str(path), str(out)],
+            capture_output=True, text=True, timeout=120,
+        )
+        if done.returncode != 0 or not out.exists():
+            raise DcmtkRefused((done.stderr or done.stdout).strip())
+        return read_netpbm(out.read_bytes())

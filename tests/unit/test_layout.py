@@ -1,0 +1,52 @@
+"""Structural rules: only dicomview.web touches the browser, and pyscript.toml maps every browser module."""
+
+from __future__ import annotations
+
+import ast
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "py" / "dicomview"
+BROWSER_MODULES = {"js", "pyodide", "pyodide_js", "pyscript"}
+
+
+def imported_roots(path: Path) -> set[str]:
+    roots = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            roots |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+def test_only_the_browser_layer_imports_browser_modules():
+    offenders = [
+        str(path.relative_to(ROOT)) for path in PACKAGE.rglob("*.py")
+        if "web" not in path.relative_to(PACKAGE).parts and imported_roots(path) & BROWSER_MODULES
+    ]
+    assert offenders == []
+
+
+def test_the_rule_is_checked_for_real():
+    assert imported_roots(PACKAGE / "web" / "app.py") & BROWSER_MODULES
+
+
+def test_pyscript_config_maps_every_browser_module_and_nothing_server_side():
+    config = tomllib.loads((ROOT / "pyscript.toml").read_text())
+    mapped = config["files"]
+    expected = {
+        f"./py/{path.relative_to(ROOT / 'py').as_posix()}": f"./{path.relative_to(ROOT / 'py').as_posix()}"
+        for path in PACKAGE.rglob("*.py") if "serving" not in path.relative_to(PACKAGE).parts
+    }
+    assert mapped == expected
+    assert config["interpreter"] == "./vendor/pyodide/pyodide.mjs"
+
+
+def test_page_loads_the_entry_point_with_the_config():
+    html = (ROOT / "site" / "index.html").read_text()
+    assert '<script type="py" src="../py/main.py" config="../pyscript.toml"></script>' in html
+    for contract in ('id="open-files"', 'type="file" multiple', 'id="image"', 'id="messages"',
+                     'role="alert"', 'data-runtime="loading"'):
+        assert contract in html
