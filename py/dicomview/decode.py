@@ -8,6 +8,7 @@ the file and the reason and carry on with the rest of the batch.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 import numpy as np
 import pydicom
@@ -27,6 +28,22 @@ PIXEL_DATA_TAG = 0x7FE00010
 
 class UnreadableFile(Exception):
     """A file that cannot be shown; str() is the reason, without the file name."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds checked from the header before any pixel buffer is allocated.
+
+    A crafted header (60000 x 60000 x 1000 frames) must be refused with a reason, not take the tab
+    down. The defaults admit a 1000-frame 512x512 cine and a 16384x16384 slide tile.
+    """
+
+    max_samples: int = 1 << 30  # Rows x Columns x Frames x Samples per Pixel of one file
+    max_frame_samples: int = 1 << 28  # Rows x Columns x Samples per Pixel of one decoded frame
+
+
+DEFAULT_LIMITS = Limits()
+VALID_BITS_ALLOCATED = (1, 8, 16, 32, 64)
 
 
 def read_dataset(data: bytes) -> Dataset:
@@ -88,6 +105,8 @@ def transfer_syntax(ds: Dataset) -> UID:
         uid = pydicom.uid.ImplicitVRLittleEndian if implicit and little else (
             pydicom.uid.ExplicitVRLittleEndian if little else pydicom.uid.ExplicitVRBigEndian
         )
+    if isinstance(uid, list | tuple) or not isinstance(uid, str):  # a mutated or multi-valued element
+        raise UnreadableFile(f"the Transfer Syntax UID is malformed ({uid!r})")
     return UID(uid)
 
 
@@ -95,8 +114,8 @@ def describe_syntax(uid: UID) -> str:
     return f"{uid.name} ({uid})" if uid.is_transfer_syntax else f"unknown transfer syntax {uid}"
 
 
-def check_pixels(ds: Dataset) -> None:
-    """Raise UnreadableFile unless this dataset has pixel data we can decode here."""
+def check_pixels(ds: Dataset, limits: Limits = DEFAULT_LIMITS) -> None:
+    """Raise UnreadableFile unless this dataset has pixel data we can decode here, within limits."""
     if not any(keyword in ds for keyword in PIXEL_KEYWORDS):
         if "Rows" in ds or "BitsAllocated" in ds:
             raise UnreadableFile("the file ends before its pixel data (truncated?)")
@@ -104,6 +123,7 @@ def check_pixels(ds: Dataset) -> None:
     for keyword in ("Rows", "Columns", "BitsAllocated"):
         if keyword not in ds:
             raise UnreadableFile(f"the image attribute {keyword} is missing")
+    check_geometry(ds, limits)
     uid = transfer_syntax(ds)
     try:
         decoder = get_decoder(uid)
@@ -117,6 +137,35 @@ def check_pixels(ds: Dataset) -> None:
             raise UnreadableFile(f"the pixel data is truncated ({present} of {expected} bytes)")
 
 
+def image_attribute(ds: Dataset, keyword: str, default: int | None = None) -> int:
+    value = ds.get(keyword, default)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise UnreadableFile(f"the image attribute {keyword} is not a number ({value!r})") from None
+
+
+def check_geometry(ds: Dataset, limits: Limits) -> None:
+    """Sane image attributes, and a size within the limits (PS3.3 C.7.6.3)."""
+    rows, columns = image_attribute(ds, "Rows"), image_attribute(ds, "Columns")
+    samples = image_attribute(ds, "SamplesPerPixel", 1)
+    bits = image_attribute(ds, "BitsAllocated")
+    frames = frame_count(ds)
+    if rows < 1 or columns < 1:
+        raise UnreadableFile(f"the image has no pixels ({rows} rows × {columns} columns)")
+    if samples not in (1, 3):
+        raise UnreadableFile(f"Samples per Pixel must be 1 or 3, not {samples}")
+    if bits not in VALID_BITS_ALLOCATED:
+        raise UnreadableFile(f"Bits Allocated must be one of {VALID_BITS_ALLOCATED}, not {bits}")
+    frame_samples = rows * columns * samples
+    if frame_samples > limits.max_frame_samples or frame_samples * frames > limits.max_samples:
+        raise UnreadableFile(
+            f"the image is too large to open: {rows} × {columns} × {frames} frame(s) × {samples} sample(s) "
+            f"= {frame_samples * frames:,} samples; the limits are {limits.max_frame_samples:,} per frame "
+            f"and {limits.max_samples:,} per file"
+        )
+
+
 def native_pixel_bytes(ds: Dataset) -> int | None:
     """Bytes an uncompressed Pixel Data element must hold (PS3.5 8.1.1), or None if unknown."""
     try:
@@ -126,10 +175,12 @@ def native_pixel_bytes(ds: Dataset) -> int | None:
 
 
 def frame_count(ds: Dataset) -> int:
+    """Number of Frames (PS3.3 C.7.6.6), 1 when absent; a value that is not a number is an error."""
+    value = ds.get("NumberOfFrames", 1)
     try:
-        return max(int(ds.get("NumberOfFrames", 1) or 1), 1)
+        return max(int(value or 1), 1)
     except (TypeError, ValueError):
-        return 1
+        raise UnreadableFile(f"Number of Frames is not a number ({value!r})") from None
 
 
 def stored_frame(ds: Dataset, index: int) -> np.ndarray:

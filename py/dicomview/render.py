@@ -59,7 +59,20 @@ def is_inverted(ds: Dataset) -> bool:
 
 
 def modality_lut(ds: Dataset) -> pipeline.ModalityLut:
-    """pydicom's Modality LUT (rescale or Modality LUT Sequence) bound to this dataset."""
+    """pydicom's Modality LUT (rescale or Modality LUT Sequence) bound to this dataset.
+
+    Rescale Slope and Intercept are checked first: pydicom multiplies by whatever string it finds.
+    """
+    if "ModalityLUTSequence" not in ds:
+        for keyword in ("RescaleSlope", "RescaleIntercept"):
+            if keyword not in ds:
+                continue
+            value = first_value(ds[keyword].value)
+            try:
+                if not np.isfinite(float(value)):
+                    raise ValueError
+            except (TypeError, ValueError):
+                raise UnreadableFile(f"{keyword} is not a finite number ({value!r})") from None
     return lambda values: apply_modality_lut(values, ds)
 
 
@@ -97,14 +110,23 @@ def render_rgb8(rgb: np.ndarray) -> RenderedFrame:
     return RenderedFrame(rgba, None)
 
 
+def check_renderable(ds: Dataset) -> str:
+    """What can be checked before decoding: a supported photometric and a usable Modality LUT.
+    Returns the photometric interpretation."""
+    photometric = str(ds.get("PhotometricInterpretation", "")).strip()
+    if photometric not in GREYSCALE + COLOUR_AS_RGB:
+        raise UnreadableFile(f"photometric interpretation {photometric or '(missing)'} is not supported yet")
+    if photometric in GREYSCALE:
+        modality_lut(ds)
+    return photometric
+
+
 def render_frame(ds: Dataset, index: int = 0) -> RenderedFrame:
     """Decode and render frame `index` (0-based) of `ds`."""
     frames = frame_count(ds)
     if not 0 <= index < frames:
         raise UnreadableFile(f"frame {index} does not exist (the file has {frames})")
-    photometric = str(ds.get("PhotometricInterpretation", "")).strip()
-    if photometric not in GREYSCALE + COLOUR_AS_RGB:
-        raise UnreadableFile(f"photometric interpretation {photometric or '(missing)'} is not supported yet")
+    photometric = check_renderable(ds)
     stored = stored_frame(ds, index)
     if photometric in GREYSCALE:
         if stored.ndim != 2:

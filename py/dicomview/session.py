@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 from pydicom.dataset import Dataset
 
-from dicomview.decode import UnreadableFile, check_pixels, frame_count, read_dataset
-from dicomview.render import RenderedFrame, render_frame
+from dicomview.decode import DEFAULT_LIMITS, Limits, UnreadableFile, check_pixels, frame_count, read_dataset
+from dicomview.render import RenderedFrame, check_renderable, render_frame
 
 
 @dataclass(frozen=True)
@@ -55,12 +55,14 @@ class Session:
     images: list[OpenedImage] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     current: int = -1
+    limits: Limits = DEFAULT_LIMITS
 
     def open_file(self, file_name: str, data: bytes) -> OpenedImage | Problem:
         """Read one file; it joins the images or the problems, never raises for bad input."""
         try:
             ds = read_dataset(data)
-            check_pixels(ds)
+            check_pixels(ds, self.limits)
+            check_renderable(ds)
             image = OpenedImage(file_name, ds, frame_count(ds))
         except UnreadableFile as exc:
             problem = Problem(file_name, str(exc))

@@ -8,42 +8,12 @@ import os
 import numpy as np
 import pydicom
 import pytest
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from corpus import corpus_file
 from dicomview.decode import UnreadableFile, read_dataset
 from dicomview.render import render_frame
 from dicomview.session import OpenedImage, Problem, Session
-
-
-def write_dicom(ds: Dataset) -> bytes:
-    buffer = io.BytesIO()
-    ds.save_as(buffer, enforce_file_format=True)
-    return buffer.getvalue()
-
-
-def base_dataset(**attributes) -> Dataset:
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.7"
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    for name, value in attributes.items():
-        setattr(ds, name, value)
-    return ds
-
-
-def image_dataset(pixels: np.ndarray, **attributes) -> Dataset:
-    image = dict(Rows=pixels.shape[0], Columns=pixels.shape[1], SamplesPerPixel=1,
-                 PhotometricInterpretation="MONOCHROME2", BitsAllocated=16, BitsStored=16, HighBit=15,
-                 PixelRepresentation=0)
-    ds = base_dataset(**(image | attributes))
-    ds.PixelData = pixels.astype("<u2").tobytes()
-    return ds
+from synthetic import base_dataset, image_dataset, write_dicom
 
 
 def reason(data: bytes) -> str:

@@ -50,3 +50,17 @@ def test_page_loads_the_entry_point_with_the_config():
     for contract in ('id="open-files"', 'type="file" multiple', 'id="image"', 'id="messages"',
                      'role="alert"', 'data-runtime="loading"'):
         assert contract in html
+
+
+def test_the_page_csp_meta_matches_the_served_header():
+    """Static hosts send no headers: the meta tag must carry the same policy (frame-ancestors and
+    sandboxing cannot be set from a meta tag, so only those may differ)."""
+    import re
+
+    from dicomview.serving.static import CONTENT_SECURITY_POLICY
+
+    html = (ROOT / "site" / "index.html").read_text()
+    meta = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html).group(1)
+    header = {d.strip() for d in CONTENT_SECURITY_POLICY.split(";")} - {"frame-ancestors 'none'"}
+    assert {d.strip() for d in meta.split(";")} == header
+    assert "default-src 'self'" in header and "connect-src 'self'" in header
