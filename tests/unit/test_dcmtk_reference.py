@@ -13,9 +13,9 @@ import pydicom.uid
 import pytest
 
 from corpus import all_dicom_files, corpus_file
-from dcmtk import dcm2pnm
 from dicomview.decode import UnreadableFile, check_pixels, read_dataset, transfer_syntax
 from dicomview.render import NOTE_MIN_MAX, render_frame
+from dicomview.tools.dcmtk import dcm2pnm
 
 # DCMTK 3.6.7 renders 32-bit big-endian pixel data unlike its own rendering of the little-endian
 # twin, whose stored values are identical (test_dcmtk_is_wrong_on_32_bit_big_endian proves both).

@@ -1,0 +1,1 @@
+"""CPython-only developer tools (DCMTK references, the conformance report). Not loaded in the browser."""
