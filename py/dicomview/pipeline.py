@@ -19,6 +19,8 @@ import numpy as np
 GREY_LEVELS = 255.0
 ModalityLut = Callable[[np.ndarray], np.ndarray]
 """Stored values -> modality values (PS3.3 C.11.1); pydicom's apply_modality_lut bound to a dataset."""
+VoiLut = Callable[[np.ndarray], np.ndarray]
+"""Modality values -> presentation values 0..255 as floats (PS3.3 C.11.2): a window or a VOI LUT."""
 OPAQUE = np.uint32(0xFF000000)
 
 
@@ -77,6 +79,12 @@ def window_is_usable(window: Window | None) -> bool:
     return window.width >= 1 if window.function not in ("LINEAR_EXACT", "SIGMOID") else window.width > 0
 
 
+def voi_lut_to_grey(lut_output: np.ndarray, descriptor_bits: int) -> np.ndarray:
+    """Scale VOI LUT Data output (PS3.3 C.11.2.1.1) to 0..255 by the LUT's nominal depth
+    (third LUT Descriptor value): as DCMTK does, and the full output range stays black to white."""
+    return lut_output.astype(np.float64) * (GREY_LEVELS / float((1 << descriptor_bits) - 1))
+
+
 def min_max_window(lowest: float, highest: float) -> Window:
     """The LINEAR window that maps lowest to 0 and highest to 255 (DCMTK's min-max window)."""
     return Window(center=(lowest + highest + 1) / 2, width=max(highest - lowest + 1, 1.0))
@@ -103,19 +111,19 @@ def rgba32_to_bytes(rgba32: np.ndarray) -> np.ndarray:
     return rgba32.view(np.uint8).reshape(*rgba32.shape, 4)
 
 
-def grey_lut(
-    stored_lowest: int,
-    stored_highest: int,
-    modality: ModalityLut,
-    window: Window,
-    inverted: bool,
-) -> np.ndarray:
-    """The whole greyscale chain evaluated once per stored value in [lowest, highest], as RGBA words."""
-    stored = np.arange(stored_lowest, stored_highest + 1, dtype=np.int64)
-    grey = apply_window(modality(stored), window)
+def grey_chain(values: np.ndarray, modality: ModalityLut, voi: VoiLut, inverted: bool) -> np.ndarray:
+    """Modality LUT -> VOI -> presentation (inversion) -> 8-bit -> RGBA words, for any values."""
+    grey = voi(modality(values))
     if inverted:
         grey = invert(grey)
     return grey_to_rgba32(to_grey8(grey))
+
+
+def grey_lut(
+    stored_lowest: int, stored_highest: int, modality: ModalityLut, voi: VoiLut, inverted: bool
+) -> np.ndarray:
+    """The whole greyscale chain evaluated once per stored value in [lowest, highest], as RGBA words."""
+    return grey_chain(np.arange(stored_lowest, stored_highest + 1, dtype=np.int64), modality, voi, inverted)
 
 
 def apply_lut(stored: np.ndarray, lut: np.ndarray, stored_lowest: int) -> np.ndarray:
@@ -124,11 +132,6 @@ def apply_lut(stored: np.ndarray, lut: np.ndarray, stored_lowest: int) -> np.nda
     return lut[index]
 
 
-def grey_direct(
-    values: np.ndarray, modality: ModalityLut, window: Window, inverted: bool
-) -> np.ndarray:
-    """The same chain evaluated per pixel, for data a LUT cannot index (32-bit and float pixels)."""
-    grey = apply_window(modality(values), window)
-    if inverted:
-        grey = invert(grey)
-    return grey_to_rgba32(to_grey8(grey))
+def window_voi(window: Window) -> VoiLut:
+    """A window as a VOI stage."""
+    return lambda values: apply_window(values, window)

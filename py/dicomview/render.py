@@ -1,7 +1,8 @@
 """One frame of a dataset to RGBA pixels, choosing the window the way a reader expects.
 
-Window choice (DESIGN §8): the file's first VOI window; where it is missing or unusable (width <= 0),
-the min-max of the frame's modality values, and a note says so. The note and the values used are
+VOI choice (DESIGN §8): by default the file's first VOI window, else its first VOI LUT, else the
+min-max of the frame's modality values with a note saying so; any window or VOI LUT of the file, or
+the min-max, can be chosen instead (`voi_choices`). The note and the values used are
 returned with the pixels, so the page can show them and publish them in the automation contract.
 """
 
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
-from pydicom.pixels.processing import apply_modality_lut
+from pydicom.pixels.processing import apply_modality_lut, apply_voi
 
 from dicomview import pipeline
 from dicomview.decode import UnreadableFile, frame_count, stored_frame
@@ -28,27 +29,89 @@ NOTE_MIN_MAX = "no usable VOI window in the file: showing the frame's min-max"
 
 @dataclass(frozen=True)
 class RenderedFrame:
-    """RGBA pixels of one frame (rows, columns, 4), the window used (None for colour), notes for the user."""
+    """RGBA pixels of one frame (rows, columns, 4), the VOI used, notes for the user.
+
+    `window` is the window applied (None for colour or a VOI LUT); `voi_key` names the VOI choice.
+    """
 
     rgba: np.ndarray
     window: Window | None
     notes: tuple[str, ...] = ()
+    voi_key: str = ""
+
+
+@dataclass(frozen=True)
+class VoiChoice:
+    """One VOI the user can pick: a window of the file, a VOI LUT of the file, or the frame's min-max."""
+
+    key: str  # "window:N", "voi-lut:N" or "min-max"
+    label: str
+
+
+MIN_MAX = VoiChoice("min-max", "Min–max of the frame")
 
 
 def first_value(value: object) -> object:
     return value[0] if isinstance(value, MultiValue | list | tuple) and len(value) else value
 
 
+def as_list(value: object) -> list:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, MultiValue | list | tuple) else [value]
+
+
+def file_windows(ds: Dataset) -> list[Window | None]:
+    """Every Window Center/Width pair of the file (PS3.3 C.11.2), None where a pair does not parse."""
+    centers, widths = as_list(ds.get("WindowCenter")), as_list(ds.get("WindowWidth"))
+    function = str(ds.get("VOILUTFunction", "LINEAR") or "LINEAR").strip().upper()
+    windows = []
+    for center, width in zip(centers, widths, strict=False):
+        try:
+            windows.append(Window(float(center), float(width), function))
+        except (TypeError, ValueError):
+            windows.append(None)
+    return windows
+
+
 def file_window(ds: Dataset) -> Window | None:
-    """The first VOI window of the file (PS3.3 C.11.2), or None if it has none that parses."""
-    center, width = ds.get("WindowCenter"), ds.get("WindowWidth")
-    if center is None or width is None:
-        return None
-    try:
-        function = str(ds.get("VOILUTFunction", "LINEAR") or "LINEAR").strip().upper()
-        return Window(float(first_value(center)), float(first_value(width)), function)
-    except (TypeError, ValueError):
-        return None
+    """The first VOI window of the file, or None if it has none that parses."""
+    windows = file_windows(ds)
+    return windows[0] if windows else None
+
+
+def voi_luts(ds: Dataset) -> list:
+    """The items of the VOI LUT Sequence (PS3.3 C.11.2.1.1) that carry a descriptor and data."""
+    items = ds.get("VOILUTSequence") or []
+    return [item for item in items if "LUTDescriptor" in item and "LUTData" in item]
+
+
+def voi_choices(ds: Dataset) -> list[VoiChoice]:
+    """What the window menu offers for this file: its usable windows, its VOI LUTs, then min-max."""
+    explanations = as_list(ds.get("WindowCenterWidthExplanation"))
+    choices = []
+    for n, window in enumerate(file_windows(ds)):
+        if pipeline.window_is_usable(window):
+            name = str(explanations[n]) if n < len(explanations) and explanations[n] else f"Window {n + 1}"
+            choices.append(VoiChoice(f"window:{n}", f"{name} (C {window.center:g} / W {window.width:g})"))
+    for n, item in enumerate(voi_luts(ds)):
+        name = str(item.get("LUTExplanation", "") or f"VOI LUT {n + 1}")
+        choices.append(VoiChoice(f"voi-lut:{n}", name))
+    return [*choices, MIN_MAX]
+
+
+def default_voi_key(ds: Dataset) -> str:
+    """The file's first window if usable (what DCMTK's +Wi 1 shows), else its first VOI LUT, else min-max."""
+    first = file_window(ds)
+    if pipeline.window_is_usable(first):
+        return "window:0"
+    return "voi-lut:0" if voi_luts(ds) else MIN_MAX.key
+
+
+def voi_lut_stage(ds: Dataset, n: int) -> pipeline.VoiLut:
+    """VOI LUT item n of the file as a VOI stage: pydicom's apply_voi, scaled by the nominal depth."""
+    bits = int(voi_luts(ds)[n].LUTDescriptor[2])
+    return lambda values: pipeline.voi_lut_to_grey(apply_voi(values, ds, n), bits)
 
 
 def is_inverted(ds: Dataset) -> bool:
@@ -78,28 +141,50 @@ def modality_lut(ds: Dataset) -> pipeline.ModalityLut:
 
 def frame_min_max_window(stored: np.ndarray, ds: Dataset, modality: pipeline.ModalityLut) -> Window:
     """Min-max window over the frame's modality values."""
-    if "ModalityLUTSequence" in ds:  # a LUT need not be monotonic: look at every value
+    if "ModalityLUTSequence" in ds or stored.dtype.kind == "f":  # not monotonic, or NaN-bearing: look at all
         values = modality(stored)
+        finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
+        values = finite if finite.size else np.zeros(1)
     else:  # rescale is monotonic: the extremes map to the extremes
         values = modality(np.array([stored.min(), stored.max()], dtype=np.int64))
     return pipeline.min_max_window(float(np.min(values)), float(np.max(values)))
 
 
-def render_greyscale(ds: Dataset, stored: np.ndarray) -> RenderedFrame:
+def choose_voi(
+    ds: Dataset, stored: np.ndarray, modality: pipeline.ModalityLut, voi_key: str | None
+) -> tuple[str, pipeline.VoiLut, Window | None, tuple[str, ...]]:
+    """Resolve a VOI choice to its stage; the default falls back to min-max with a note."""
+    notes: tuple[str, ...] = ()
+    if voi_key is None:
+        voi_key = default_voi_key(ds)
+        if voi_key == MIN_MAX.key:
+            notes = (NOTE_MIN_MAX,)
+    kind, _, number = voi_key.partition(":")
+    if kind == "window":
+        windows = file_windows(ds)
+        n = int(number)
+        if n < len(windows) and pipeline.window_is_usable(windows[n]):
+            return voi_key, pipeline.window_voi(windows[n]), windows[n], notes
+    elif kind == "voi-lut" and int(number) < len(voi_luts(ds)) and stored.dtype.kind in "iu":
+        return voi_key, voi_lut_stage(ds, int(number)), None, notes
+    elif kind != MIN_MAX.key:
+        raise UnreadableFile(f"unknown VOI choice {voi_key!r}")
+    window = frame_min_max_window(stored, ds, modality)
+    return MIN_MAX.key, pipeline.window_voi(window), window, notes or ((NOTE_MIN_MAX,) if kind != MIN_MAX.key else ())
+
+
+def render_greyscale(ds: Dataset, stored: np.ndarray, voi_key: str | None = None) -> RenderedFrame:
     modality = modality_lut(ds)
-    window, notes = file_window(ds), []
-    if not pipeline.window_is_usable(window):
-        window = frame_min_max_window(stored, ds, modality)
-        notes.append(NOTE_MIN_MAX)
+    voi_key, voi, window, notes = choose_voi(ds, stored, modality, voi_key)
     inverted = is_inverted(ds)
     if stored.dtype.kind in "iu" and stored.size:
         lowest, highest = int(stored.min()), int(stored.max())
         if highest - lowest < MAX_LUT_ENTRIES:
-            lut = pipeline.grey_lut(lowest, highest, modality, window, inverted)
+            lut = pipeline.grey_lut(lowest, highest, modality, voi, inverted)
             rgba32 = pipeline.apply_lut(stored, lut, lowest)
-            return RenderedFrame(pipeline.rgba32_to_bytes(rgba32), window, tuple(notes))
-    rgba32 = pipeline.grey_direct(stored, modality, window, inverted)
-    return RenderedFrame(pipeline.rgba32_to_bytes(rgba32), window, tuple(notes))
+            return RenderedFrame(pipeline.rgba32_to_bytes(rgba32), window, notes, voi_key)
+    rgba32 = pipeline.grey_chain(np.nan_to_num(stored), modality, voi, inverted)
+    return RenderedFrame(pipeline.rgba32_to_bytes(rgba32), window, notes, voi_key)
 
 
 def render_rgb8(rgb: np.ndarray) -> RenderedFrame:
@@ -121,8 +206,8 @@ def check_renderable(ds: Dataset) -> str:
     return photometric
 
 
-def render_frame(ds: Dataset, index: int = 0) -> RenderedFrame:
-    """Decode and render frame `index` (0-based) of `ds`."""
+def render_frame(ds: Dataset, index: int = 0, voi_key: str | None = None) -> RenderedFrame:
+    """Decode and render frame `index` (0-based) of `ds` with a VOI choice (None: the file's default)."""
     frames = frame_count(ds)
     if not 0 <= index < frames:
         raise UnreadableFile(f"frame {index} does not exist (the file has {frames})")
@@ -131,7 +216,7 @@ def render_frame(ds: Dataset, index: int = 0) -> RenderedFrame:
     if photometric in GREYSCALE:
         if stored.ndim != 2:
             raise UnreadableFile(f"a {photometric} frame must have one sample per pixel, got shape {stored.shape}")
-        return render_greyscale(ds, stored)
+        return render_greyscale(ds, stored, voi_key)
     if stored.ndim != 3 or stored.shape[-1] != 3 or stored.dtype != np.uint8:
         raise UnreadableFile(f"{photometric} with {ds.get('BitsAllocated')} bits allocated is not supported yet")
     return render_rgb8(stored)

@@ -34,6 +34,7 @@ class OpenedImage:
     dataset: Dataset = field(repr=False)
     frames: int
     frame: int = 0
+    voi_key: str | None = None  # None: the file's default VOI (dicomview.render.default_voi_key)
 
     @property
     def sop_instance_uid(self) -> str:
@@ -78,7 +79,7 @@ class Session:
         """Render image `index`; a decoding failure becomes a problem and the image leaves the list."""
         image = self.images[index]
         try:
-            rendered = render_frame(image.dataset, image.frame)
+            rendered = render_frame(image.dataset, image.frame, image.voi_key)
         except UnreadableFile as exc:
             problem = Problem(image.file_name, str(exc))
             self.problems.append(problem)

@@ -14,13 +14,18 @@ import pytest
 
 from corpus import all_dicom_files, corpus_file
 from dicomview.decode import UnreadableFile, check_pixels, read_dataset, transfer_syntax
-from dicomview.render import NOTE_MIN_MAX, render_frame
-from dicomview.tools.dcmtk import dcm2pnm
+from dicomview.render import render_frame, voi_choices
+from dicomview.tools.dcmtk import dcm2pnm, voi_options
 
 # DCMTK 3.6.7 renders 32-bit big-endian pixel data unlike its own rendering of the little-endian
 # twin, whose stored values are identical (test_dcmtk_is_wrong_on_32_bit_big_endian proves both).
 # For those files the reference is DCMTK's rendering of the twin.
 DCMTK_WRONG_USE_TWIN = {"rtdose_expb.dcm": "rtdose.dcm", "rtdose_expb_1frame.dcm": "rtdose_1frame.dcm"}
+
+
+def reference_file(path):
+    """The file DCMTK renders as our reference: the file itself, or its twin where DCMTK is wrong."""
+    return path.with_name(DCMTK_WRONG_USE_TWIN.get(path.name, path.name))
 
 pytestmark = pytest.mark.dcmtk
 
@@ -74,8 +79,7 @@ def test_matches_dcmtk(path, kind):
         ours = rendered.rgba[..., :3]
         tolerance = 2
     else:
-        options = ("+Wm",) if NOTE_MIN_MAX in rendered.notes else ("+Wi", "1")
-        reference = dcm2pnm(path.with_name(DCMTK_WRONG_USE_TWIN.get(path.name, path.name)), *options)
+        reference = dcm2pnm(reference_file(path), *voi_options(rendered.voi_key))
         ours = rendered.rgba[..., 0]
         assert np.array_equal(rendered.rgba[..., 0], rendered.rgba[..., 1])
         assert np.array_equal(rendered.rgba[..., 0], rendered.rgba[..., 2])
@@ -113,3 +117,49 @@ def test_dcmtk_is_wrong_on_32_bit_big_endian(big, little):
     assert np.array_equal(render_frame(big_ds).rgba, render_frame(little_ds).rgba)
     # if this starts failing, DCMTK was fixed: drop the twin substitution
     assert not np.array_equal(dcm2pnm(corpus_file(big), "+Wm"), dcm2pnm(corpus_file(little), "+Wm"))
+
+
+def every_voi_choice():
+    """Each VOI choice of each greyscale file that has more than the min-max."""
+    params = []
+    for param in COMPARABLE:
+        path, kind = param.values
+        if kind != "grey":
+            continue
+        for choice in voi_choices(read_dataset(path.read_bytes()))[:-1]:
+            params.append(pytest.param(path, choice.key, id=f"{path.name}-{choice.key}"))
+    return params
+
+
+VOI_CHOICES = every_voi_choice()
+
+
+def test_files_with_several_windows_and_a_voi_lut_are_covered():
+    ids = {(p.values[0].name, p.values[1]) for p in VOI_CHOICES}
+    assert {("MR-SIEMENS-DICOM-WithOverlays.dcm", "window:1"), ("vlut_04.dcm", "voi-lut:0")} <= ids
+
+
+@pytest.mark.parametrize(("path", "voi_key"), VOI_CHOICES)
+def test_every_voi_choice_matches_dcmtk(path, voi_key):
+    rendered = render_frame(read_dataset(path.read_bytes()), 0, voi_key)
+    assert rendered.voi_key == voi_key
+    reference = dcm2pnm(reference_file(path), *voi_options(voi_key))
+    assert np.abs(rendered.rgba[..., 0].astype(np.int16) - reference).max() <= 1
+
+
+@pytest.mark.parametrize("name", ["CT_small.dcm", "693_UNCI.dcm"])
+def test_min_max_on_request_matches_dcmtk(name):
+    path = corpus_file(name)
+    rendered = render_frame(read_dataset(path.read_bytes()), 0, "min-max")
+    assert rendered.voi_key == "min-max" and rendered.notes == ()
+    assert np.abs(rendered.rgba[..., 0].astype(np.int16) - dcm2pnm(path, "+Wm")).max() <= 1
+
+
+def test_other_frames_match_dcmtk():
+    path = corpus_file("emri_small.dcm")  # 10 frames
+    ds = read_dataset(path.read_bytes())
+    for frame in (0, 4, 9):
+        rendered = render_frame(ds, frame)
+        reference = dcm2pnm(path, *voi_options(rendered.voi_key), frame=frame)
+        assert np.abs(rendered.rgba[..., 0].astype(np.int16) - reference).max() <= 1
+    assert not np.array_equal(render_frame(ds, 0).rgba, render_frame(ds, 9).rgba)

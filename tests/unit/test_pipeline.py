@@ -76,7 +76,14 @@ def test_lut_path_equals_direct_path_for_every_stored_value():
         return values * 1.5 - 1024
 
     window = Window(40, 400)
-    lut = pipeline.grey_lut(-2048, 4095, modality, window, inverted=True)
+    voi = pipeline.window_voi(window)
+    lut = pipeline.grey_lut(-2048, 4095, modality, voi, inverted=True)
     via_lut = pipeline.apply_lut(stored, lut, -2048)
-    direct = pipeline.grey_direct(stored, modality, window, inverted=True)
+    direct = pipeline.grey_chain(stored, modality, voi, inverted=True)
     assert np.array_equal(via_lut, direct)
+
+
+def test_voi_lut_output_scales_by_its_nominal_depth():
+    grey = pipeline.voi_lut_to_grey(np.array([0, 32768, 65535]), 16)
+    assert grey.tolist() == pytest.approx([0, 127.5019, 255], abs=1e-3)
+    assert pipeline.voi_lut_to_grey(np.array([0, 1023]), 10).tolist() == [0, 255]

@@ -54,3 +54,13 @@ def dcm2pnm(path: Path, *options: str, frame: int = 0) -> np.ndarray:
         if done.returncode != 0 or not out.exists():
             raise DcmtkRefused((done.stderr or done.stdout).strip())
         return read_netpbm(out.read_bytes())
+
+
+def voi_options(voi_key: str) -> tuple[str, ...]:
+    """DCMTK's options for one of our VOI choices (dicomview.render.voi_choices): the same VOI."""
+    kind, _, number = voi_key.partition(":")
+    if kind == "window":
+        return ("+Wi", str(int(number) + 1))
+    if kind == "voi-lut":
+        return ("+Wl", str(int(number) + 1))
+    return ("+Wm",)

@@ -10,7 +10,7 @@ import asyncio
 from js import ImageData, document
 from pyodide.ffi import create_proxy
 
-from dicomview.render import RenderedFrame
+from dicomview.render import RenderedFrame, voi_choices
 from dicomview.session import OpenedImage, Problem, Session
 
 
@@ -63,6 +63,8 @@ class ViewerPage:
         self._on(document, "dragleave", self.on_drag_leave)
         self._on(document, "drop", self.on_drop)
         self._on(element("image-list"), "click", self.on_list_click)
+        self._on(element("window-preset"), "change", self.on_window_preset)
+        self._on(element("frame"), "input", self.on_frame)
 
     def _on(self, target, event: str, handler) -> None:
         proxy = create_proxy(handler)
@@ -90,6 +92,22 @@ class ViewerPage:
         button = event.target.closest("button[data-index]")
         if button is not None:
             self.show(int(button.getAttribute("data-index")))
+
+    def current_image(self) -> OpenedImage | None:
+        index = self.session.current
+        return self.session.images[index] if 0 <= index < len(self.session.images) else None
+
+    def on_window_preset(self, event) -> None:
+        image = self.current_image()
+        if image is not None:
+            image.voi_key = event.target.value
+            self.show(self.session.current)
+
+    def on_frame(self, event) -> None:
+        image = self.current_image()
+        if image is not None:
+            image.frame = min(max(int(event.target.value), 0), image.frames - 1)
+            self.show(self.session.current)
 
     # --- work ---------------------------------------------------------------------------------
     async def open_files(self, files) -> None:
@@ -143,6 +161,25 @@ class ViewerPage:
             info.append(make("dt", label), make("dd", str(value)))
         notes = element("notes")
         notes.replaceChildren(*[make("p", note) for note in rendered.notes])
+        self.draw_controls(image, rendered)
+
+    def draw_controls(self, image: OpenedImage, rendered: RenderedFrame) -> None:
+        """The window menu (the file's windows and VOI LUTs, min-max) and, for multi-frame, the frame slider."""
+        element("image-controls").hidden = False
+        preset = element("window-preset")
+        greyscale = rendered.voi_key != ""
+        preset.disabled = not greyscale
+        options = [make("option", choice.label, value=choice.key) for choice in voi_choices(image.dataset)]
+        preset.replaceChildren(*(options if greyscale else [make("option", "Colour image: no window")]))
+        if greyscale:
+            preset.value = rendered.voi_key
+        several = image.frames > 1
+        for part in ("frame-caption", "frame-row"):
+            element(part).hidden = not several
+        slider = element("frame")
+        slider.max = str(image.frames - 1)
+        slider.value = str(image.frame)
+        element("frame-label").textContent = f"{image.frame + 1} / {image.frames}"
 
     def refresh_list(self) -> None:
         listing = element("image-list")

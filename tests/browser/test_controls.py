@@ -1,0 +1,72 @@
+"""The window menu and the frame slider in Chromium: real input events, contract attributes, pixels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import canvas_rgba, render_count, wait_for_render_after
+from corpus import corpus_file
+from dicomview.decode import read_dataset
+from dicomview.render import render_frame
+
+pytestmark = pytest.mark.browser
+
+
+def open_one(page, name: str) -> None:
+    before = render_count(page)
+    page.set_input_files("#open-files", [str(corpus_file(name))])
+    wait_for_render_after(page, before)
+
+
+def dataset(name: str):
+    return read_dataset(corpus_file(name).read_bytes())
+
+
+def test_the_window_menu_offers_the_files_windows_and_applies_the_choice(viewer):
+    open_one(viewer, "MR-SIEMENS-DICOM-WithOverlays.dcm")
+    options = viewer.eval_on_selector_all("#window-preset option", "os => os.map(o => [o.value, o.textContent])")
+    assert options == [["window:0", "WINDOW1 (C 450 / W 790)"], ["window:1", "WINDOW2 (C 200 / W 443)"],
+                       ["min-max", "Min–max of the frame"]]
+    assert viewer.input_value("#window-preset") == "window:0"
+    for key, center, width in (("window:1", "200", "443"), ("min-max", None, None), ("window:0", "450", "790")):
+        before = render_count(viewer)
+        viewer.select_option("#window-preset", key)
+        wait_for_render_after(viewer, before)
+        expected = render_frame(dataset("MR-SIEMENS-DICOM-WithOverlays.dcm"), 0, key)
+        assert np.array_equal(canvas_rgba(viewer), expected.rgba)
+        canvas = viewer.locator("canvas#image")
+        assert canvas.get_attribute("data-window-center") == (center or f"{expected.window.center:g}")
+        assert canvas.get_attribute("data-window-width") == (width or f"{expected.window.width:g}")
+        assert viewer.input_value("#window-preset") == key
+
+
+def test_a_voi_lut_file_shows_no_window_values(viewer):
+    open_one(viewer, "vlut_04.dcm")
+    assert viewer.input_value("#window-preset") == "voi-lut:0"
+    canvas = viewer.locator("canvas#image")
+    assert canvas.get_attribute("data-window-center") == "" and canvas.get_attribute("data-window-width") == ""
+    assert np.array_equal(canvas_rgba(viewer), render_frame(dataset("vlut_04.dcm")).rgba)
+
+
+def test_the_frame_slider_addresses_any_frame(viewer):
+    open_one(viewer, "emri_small.dcm")
+    assert viewer.is_visible("#frame")
+    assert viewer.get_attribute("#frame", "max") == "9"
+    for frame in (5, 9, 0):
+        before = render_count(viewer)
+        viewer.eval_on_selector(
+            "#frame", "(slider, value) => { slider.value = value; slider.dispatchEvent(new Event('input')); }",
+            str(frame))
+        wait_for_render_after(viewer, before)
+        assert viewer.get_attribute("canvas#image", "data-frame") == str(frame)
+        assert viewer.text_content("#frame-label") == f"{frame + 1} / 10"
+        assert np.array_equal(canvas_rgba(viewer), render_frame(dataset("emri_small.dcm"), frame).rgba)
+
+
+def test_single_frame_images_hide_the_slider_and_colour_disables_the_menu(viewer):
+    open_one(viewer, "US1_UNCR.dcm")
+    assert not viewer.is_visible("#frame")
+    assert viewer.is_disabled("#window-preset")
+    open_one(viewer, "MR_small.dcm")
+    assert viewer.is_enabled("#window-preset")

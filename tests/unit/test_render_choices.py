@@ -1,0 +1,67 @@
+"""VOI choices, frames on demand and float pixel data (PS3.3 C.7.6.24), on files written by the tests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from corpus import corpus_file
+from dicomview.decode import UnreadableFile, read_dataset
+from dicomview.render import MIN_MAX, NOTE_MIN_MAX, default_voi_key, render_frame, voi_choices
+from synthetic import base_dataset, write_dicom
+
+
+def float_image(values: np.ndarray, **attributes) -> bytes:
+    ds = base_dataset(Rows=values.shape[0], Columns=values.shape[1], SamplesPerPixel=1,
+                      PhotometricInterpretation="MONOCHROME2", BitsAllocated=32, **attributes)
+    ds.FloatPixelData = values.astype("<f4").tobytes()
+    return write_dicom(ds)
+
+
+def test_float_pixel_data_renders_with_its_min_max():
+    values = np.array([[-1.5, 0.0], [2.5, 10.5]])
+    rendered = render_frame(read_dataset(float_image(values)))
+    assert rendered.notes == (NOTE_MIN_MAX,)
+    lo, hi = -1.5, 10.5  # LINEAR window c=(lo+hi+1)/2, w=hi-lo+1 maps lo->0, hi->255
+    c, w = (lo + hi + 1) / 2, hi - lo + 1
+    expected = np.rint(np.clip(((values - (c - 0.5)) / (w - 1) + 0.5) * 255, 0, 255))
+    assert rendered.rgba[..., 0].tolist() == expected.tolist()
+
+
+def test_float_pixel_data_with_a_window_and_nan():
+    values = np.array([[0.0, np.nan], [50.0, 100.0]])
+    rendered = render_frame(read_dataset(float_image(values, WindowCenter=50, WindowWidth=101)))
+    assert rendered.voi_key == "window:0"
+    # c=50, w=101: ((x - 49.5) / 100 + 0.5) * 255 -> x=0: 1.275, x=50: 128.775; x=100 > 99.5 -> 255.
+    # NaN is shown as 0.
+    assert rendered.rgba[..., 0].tolist() == [[1, 1], [129, 255]]
+
+
+def test_choices_list_every_window_with_its_explanation_then_min_max():
+    ds = read_dataset(corpus_file("MR-SIEMENS-DICOM-WithOverlays.dcm").read_bytes())
+    choices = voi_choices(ds)
+    assert [c.key for c in choices] == ["window:0", "window:1", "min-max"]
+    assert choices[0].label == "WINDOW1 (C 450 / W 790)" and choices[1].label == "WINDOW2 (C 200 / W 443)"
+    assert choices[-1] == MIN_MAX
+
+
+def test_a_voi_lut_is_the_default_when_there_is_no_window():
+    ds = read_dataset(corpus_file("vlut_04.dcm").read_bytes())
+    assert default_voi_key(ds) == "voi-lut:0"
+    rendered = render_frame(ds)
+    assert rendered.voi_key == "voi-lut:0" and rendered.window is None and rendered.notes == ()
+
+
+def test_choosing_another_window_changes_the_pixels_and_reports_it():
+    ds = read_dataset(corpus_file("MR-SIEMENS-DICOM-WithOverlays.dcm").read_bytes())
+    first, second = render_frame(ds, 0, "window:0"), render_frame(ds, 0, "window:1")
+    assert (second.window.center, second.window.width) == (200, 443)
+    assert not np.array_equal(first.rgba, second.rgba)
+
+
+def test_a_missing_choice_falls_back_to_min_max_and_says_so():
+    ds = read_dataset(corpus_file("MR_small.dcm").read_bytes())
+    rendered = render_frame(ds, 0, "window:7")
+    assert rendered.voi_key == "min-max" and rendered.notes == (NOTE_MIN_MAX,)
+    with pytest.raises(UnreadableFile, match="unknown VOI choice"):
+        render_frame(ds, 0, "sideways")
