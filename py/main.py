@@ -13,7 +13,7 @@ def say(text: str, step: int) -> None:
 
 try:
     say("Loading numpy and pydicom…", 2)
-    await pyodide_js.loadPackage(["numpy", URL.new(PYDICOM_WHEEL, document.baseURI).href])
+    await pyodide_js.loadPackage(["numpy", "pillow", URL.new(PYDICOM_WHEEL, document.baseURI).href])
     from dicomview.web.app import ViewerPage
 
     page = ViewerPage()

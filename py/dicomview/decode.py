@@ -189,9 +189,15 @@ def stored_frame(ds: Dataset, index: int) -> np.ndarray:
     try:
         return pydicom_pixel_array(ds, index=index)
     except (ValueError, EOFError) as exc:
-        text = str(exc)
+        text = one_line(str(exc))
         if "length" in text.lower() or isinstance(exc, EOFError):
             raise UnreadableFile(f"the pixel data is truncated ({text})") from exc
         raise UnreadableFile(f"the pixel data cannot be decoded ({text})") from exc
     except Exception as exc:
-        raise UnreadableFile(f"the pixel data cannot be decoded ({type(exc).__name__}: {exc})") from exc
+        raise UnreadableFile(f"the pixel data cannot be decoded ({type(exc).__name__}: {one_line(str(exc))})") from exc
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """Decoder errors can be multi-line lists of plugins: a #messages line needs one short line."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

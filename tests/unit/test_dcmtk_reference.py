@@ -15,12 +15,12 @@ import pytest
 from corpus import all_dicom_files, corpus_file
 from dicomview.decode import UnreadableFile, check_pixels, read_dataset, transfer_syntax
 from dicomview.render import render_frame, voi_choices
+from dicomview.tools.conformance import DCMTK_WRONG_USE_TWIN
 from dicomview.tools.dcmtk import dcm2pnm, voi_options
 
 # DCMTK 3.6.7 renders 32-bit big-endian pixel data unlike its own rendering of the little-endian
 # twin, whose stored values are identical (test_dcmtk_is_wrong_on_32_bit_big_endian proves both).
-# For those files the reference is DCMTK's rendering of the twin.
-DCMTK_WRONG_USE_TWIN = {"rtdose_expb.dcm": "rtdose.dcm", "rtdose_expb_1frame.dcm": "rtdose_1frame.dcm"}
+# For those files the reference is DCMTK's rendering of the twin (one mapping, in the conformance tool).
 
 
 def reference_file(path):

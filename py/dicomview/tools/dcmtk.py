@@ -13,8 +13,6 @@ from pathlib import Path
 
 import numpy as np
 
-DCM2PNM = shutil.which("dcm2pnm") or "/usr/bin/dcm2pnm"
-
 
 class DcmtkRefused(RuntimeError):
     """DCMTK could not render the file; the message is its own."""
@@ -43,12 +41,16 @@ def read_netpbm(data: bytes) -> np.ndarray:
         height, width, 3)
 
 
-def dcm2pnm(path: Path, *options: str, frame: int = 0) -> np.ndarray:
-    """Render frame `frame` (0-based) of `path` with DCMTK; raise DcmtkRefused if it cannot."""
+def dcm2pnm(path: Path, *options: str, frame: int = 0, binary: str = "dcm2pnm") -> np.ndarray:
+    """Render frame `frame` (0-based) of `path` with DCMTK; raise DcmtkRefused if it cannot.
+
+    `binary` may be dcmj2pnm (adds the JPEG decoders) or dcml2pnm (JPEG-LS): same arguments.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.pnm"
         done = subprocess.run(
-            [DCM2PNM, "+op", "-O", "+F", str(frame + 1), *options, str(path), str(out)],
+            [shutil.which(binary) or f"/usr/bin/{binary}", "+op", "-O", "+F", str(frame + 1), *options,
+             str(path), str(out)],
             capture_output=True, text=True, timeout=120,
         )
         if done.returncode != 0 or not out.exists():
