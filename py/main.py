@@ -18,6 +18,7 @@ try:
 
     page = ViewerPage()
     page.attach()
+    page.load_codecs()
     say("Ready: open or drop DICOM files. They stay on this computer.", 3)
     document.documentElement.dataset.runtime = "ready"
 except Exception as exc:  # the page must say why it cannot work

@@ -43,3 +43,15 @@ def image_dataset(pixels: np.ndarray, **attributes) -> Dataset:
 def claiming(**attributes) -> bytes:
     """A 2x2 image file whose header claims other attributes (absurd sizes, impossible values)."""
     return write_dicom(image_dataset(np.zeros((2, 2)), **attributes))
+
+
+def encapsulated(transfer_syntax: str) -> bytes:
+    """A 2x2 image whose Pixel Data is encapsulated under `transfer_syntax` (a syntax with no decoder
+    anywhere, such as MPEG-2 video, gives a stable "not supported" case)."""
+    from pydicom.encaps import encapsulate
+
+    ds = image_dataset(np.zeros((2, 2)), BitsAllocated=8, BitsStored=8, HighBit=7)
+    ds.file_meta.TransferSyntaxUID = transfer_syntax
+    ds.PixelData = encapsulate([b"\x00" * 16])
+    ds["PixelData"].VR = "OB"
+    return write_dicom(ds)

@@ -15,15 +15,14 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.pixels.processing import apply_modality_lut, apply_voi
 
-from dicomview import pipeline
+from dicomview import colour, pipeline
 from dicomview.decode import UnreadableFile, frame_count, stored_frame
 from dicomview.pipeline import Window
 
 # A LUT over the stored range pays off while it is no larger than the common 16-bit case.
 MAX_LUT_ENTRIES = 1 << 17
 GREYSCALE = ("MONOCHROME1", "MONOCHROME2")
-# pydicom's decoders return these as RGB (their default as_rgb=True converts YBR to RGB).
-COLOUR_AS_RGB = ("RGB", "YBR_FULL", "YBR_FULL_422")
+COLOUR = (*colour.AS_RGB, colour.PALETTE)
 NOTE_MIN_MAX = "no usable VOI window in the file: showing the frame's min-max"
 
 
@@ -187,19 +186,11 @@ def render_greyscale(ds: Dataset, stored: np.ndarray, voi_key: str | None = None
     return RenderedFrame(pipeline.rgba32_to_bytes(rgba32), window, notes, voi_key)
 
 
-def render_rgb8(rgb: np.ndarray) -> RenderedFrame:
-    rows, columns = rgb.shape[:2]
-    rgba = np.empty((rows, columns, 4), dtype=np.uint8)
-    rgba[..., :3] = rgb
-    rgba[..., 3] = 255
-    return RenderedFrame(rgba, None)
-
-
 def check_renderable(ds: Dataset) -> str:
     """What can be checked before decoding: a supported photometric and a usable Modality LUT.
     Returns the photometric interpretation."""
     photometric = str(ds.get("PhotometricInterpretation", "")).strip()
-    if photometric not in GREYSCALE + COLOUR_AS_RGB:
+    if photometric not in GREYSCALE + COLOUR:
         raise UnreadableFile(f"photometric interpretation {photometric or '(missing)'} is not supported yet")
     if photometric in GREYSCALE:
         modality_lut(ds)
@@ -217,6 +208,4 @@ def render_frame(ds: Dataset, index: int = 0, voi_key: str | None = None) -> Ren
         if stored.ndim != 2:
             raise UnreadableFile(f"a {photometric} frame must have one sample per pixel, got shape {stored.shape}")
         return render_greyscale(ds, stored, voi_key)
-    if stored.ndim != 3 or stored.shape[-1] != 3 or stored.dtype != np.uint8:
-        raise UnreadableFile(f"{photometric} with {ds.get('BitsAllocated')} bits allocated is not supported yet")
-    return render_rgb8(stored)
+    return RenderedFrame(colour.colour_to_rgba(ds, stored), None)

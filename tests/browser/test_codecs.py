@@ -1,6 +1,7 @@
-"""Compressed transfer syntaxes decoded in the browser, each compared bit for bit with CPython.
+"""Compressed transfer syntaxes and colour models in the browser, each compared bit for bit with CPython.
 
-JPEG baseline is decoded by Pyodide's Pillow 10.2 in the browser and by PyPI Pillow under CPython.
+JPEG baseline is decoded by Pyodide's Pillow 10.2 in the browser and by PyPI Pillow under CPython;
+JPEG-LS by CharLS built as WebAssembly (npm @cornerstonejs/codec-charls) and by PyPI pyjpegls (CharLS).
 """
 
 from __future__ import annotations
@@ -41,3 +42,40 @@ def test_jpeg_baseline_matches_cpython_bit_for_bit(viewer, name):
 def test_jpeg_baseline_ybr_422_matches_cpython(viewer, name):
     ours, cpython = browser_and_cpython(viewer, name)
     assert np.array_equal(ours, cpython)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["MR_small_jpeg_ls_lossless.dcm", "emri_small_jpeg_ls_lossless.dcm", "JPEGLSNearLossless_08.dcm",
+     "JPEGLSNearLossless_16.dcm", "SC_rgb_jls_lossy_line.dcm", "SC_rgb_jls_lossy_sample.dcm"],
+)
+def test_jpeg_ls_matches_cpython_bit_for_bit(viewer, name):
+    ours, cpython = browser_and_cpython(viewer, name)
+    assert np.array_equal(ours, cpython)
+
+
+def test_jpeg_ls_frames_beyond_the_first(viewer):
+    name = "emri_small_jpeg_ls_lossless.dcm"
+    browser_and_cpython(viewer, name)
+    before = render_count(viewer)
+    viewer.eval_on_selector("#frame", "s => { s.value = '7'; s.dispatchEvent(new Event('input')); }")
+    wait_for_render_after(viewer, before)
+    expected = render_frame(read_dataset(corpus_file(name).read_bytes()), 7).rgba
+    assert np.array_equal(canvas_rgba(viewer), expected)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["OBXXXX1A.dcm", "OBXXXX1A_expb.dcm", "OBXXXX1A_rle.dcm", "gdcm-US-ALOKA-16_big.dcm", "examples_palette.dcm",
+     "SC_rgb_16bit.dcm", "SC_rgb_expb_32bit.dcm", "color-pl.dcm", "SC_ybr_full_422_uncompressed.dcm"],
+)
+def test_colour_models_match_cpython_bit_for_bit(viewer, name):
+    ours, cpython = browser_and_cpython(viewer, name)
+    assert np.array_equal(ours, cpython)
+
+
+def test_big_endian_palette_looks_like_its_little_endian_twin(viewer):
+    """pydicom 3.0.2 reads big-endian palette data in the wrong byte order; the page must not."""
+    big, _ = browser_and_cpython(viewer, "OBXXXX1A_expb.dcm")
+    little, _ = browser_and_cpython(viewer, "OBXXXX1A.dcm")
+    assert np.array_equal(big, little)

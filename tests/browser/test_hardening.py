@@ -9,13 +9,14 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
+from pydicom.uid import MPEG2MPML
 
 from conftest import canvas_rgba, problem_lines, render_count, wait_for_render_after
 from corpus import corpus_file
 from dicomview.decode import read_dataset
 from dicomview.render import render_frame
 from fuzz import regenerate
-from synthetic import claiming
+from synthetic import claiming, encapsulated
 
 pytestmark = pytest.mark.browser
 
@@ -37,7 +38,7 @@ def malformed_files() -> dict[str, bytes]:
         "no-rows.dcm": claiming(Rows=0),
         "bits-12.dcm": claiming(BitsAllocated=12),
         "samples-4.dcm": claiming(SamplesPerPixel=4),
-        "jpeg-ls.dcm": corpus_file("MR_small_jpeg_ls_lossless.dcm").read_bytes(),
+        "mpeg2.dcm": encapsulated(MPEG2MPML),
         "fuzz-1-122.dcm": regenerate(1, 122),
         "fuzz-1-1353.dcm": regenerate(1, 1353),
         "fuzz-2-6488.dcm": regenerate(2, 6488),

@@ -73,7 +73,7 @@ def test_pins_are_well_formed(pins: Pins) -> None:
     for rel, digest in pins.files.items():
         assert re.fullmatch(r"[0-9a-f]{64}", digest), rel
         parts = rel.split("/")
-        assert parts[0] in ("pyodide", "pyscript", "wheels"), rel
+        assert parts[0] in ("pyodide", "pyscript", "wheels", "codecs"), rel
         assert not rel.startswith("/") and "\\" not in rel and ".." not in parts and "" not in parts, rel
     assert set(WHEELS.values()) <= set(pins.files)
     assert "wheels/pydicom-3.0.2-py3-none-any.whl" in pins.files

