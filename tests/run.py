@@ -2,7 +2,8 @@
 """Run every test of dicomview on a fresh machine: `python3 tests/run.py [pytest args]`.
 
 Installs what is missing, then runs ruff and pytest:
-- Debian packages: chromium (browser tests) and dcmtk (the independent reference renderer);
+- Debian packages: chromium (browser tests), dcmtk (the independent reference renderer) and
+  libgdcm-tools (gdcmconv turns JPEG 2000 into raw data for DCMTK);
 - a virtual environment .venv/ with tests/requirements.txt (reinstalled when that file changes);
 - the vendored browser runtime in site/vendor/ (`serve.py --vendor-only`, hash-checked).
 """
@@ -22,7 +23,12 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 REQUIREMENTS = ROOT / "tests" / "requirements.txt"
 # Debian package -> what shows it is there (a path or a command on PATH)
-APT_PACKAGES = {"chromium": "/usr/bin/chromium", "dcmtk": "/usr/bin/dcm2pnm", "npm": "npm"}
+APT_PACKAGES = {
+    "chromium": "/usr/bin/chromium",
+    "dcmtk": "/usr/bin/dcm2pnm",
+    "libgdcm-tools": "/usr/bin/gdcmconv",  # JPEG 2000 to raw, so DCMTK can render the reference
+    "npm": "npm",
+}
 
 
 def step(text: str) -> None:

@@ -51,7 +51,7 @@ def read_dataset(data: bytes) -> Dataset:
     if len(data) == 0:
         raise UnreadableFile("the file is empty")
     try:
-        return _parse(data, force=False)
+        return with_transfer_syntax(_parse(data, force=False))
     except InvalidDicomError:
         pass
     try:
@@ -60,6 +60,14 @@ def read_dataset(data: bytes) -> Dataset:
         raise UnreadableFile("not a DICOM file (no DICM header, and not a readable DICOM dataset)") from None
     if not any(keyword in ds for keyword in IMAGE_EVIDENCE):
         raise UnreadableFile("not a DICOM file (no DICM header, and no image attributes)")
+    return with_transfer_syntax(ds)
+
+
+def with_transfer_syntax(ds: Dataset) -> Dataset:
+    """pydicom decodes only with a Transfer Syntax UID in the file meta: record the one the reader
+    inferred for files without it (bare datasets, old exports)."""
+    if "TransferSyntaxUID" not in ds.file_meta:
+        ds.file_meta.TransferSyntaxUID = transfer_syntax(ds)
     return ds
 
 

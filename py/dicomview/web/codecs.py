@@ -1,6 +1,6 @@
 """WebAssembly codecs from npm, vendored into site/vendor/codecs/, as pydicom decoder plugins.
 
-Pyodide has no decoder for JPEG-LS (its Pillow reads JPEG baseline only), so the page loads the
+Pyodide has no decoder for JPEG-LS or JPEG 2000 (its Pillow reads JPEG baseline only), so the page loads the
 Emscripten builds of the reference C/C++ codecs and registers them with pydicom's decoder plugin
 API (`Decoder.add_plugin`): pydicom still parses the dataset, splits the frames and applies
 photometric and bit-depth handling; the codec only turns one frame's bytes into pixels. They load
@@ -39,6 +39,9 @@ CODECS = (
     Codec("charls", "charls/charlswasm_decode.js", "CharLSWASM",
           (uid.JPEGLSLossless, uid.JPEGLSNearLossless),
           ("JPEGLSLosslessDecoder", "JPEGLSNearLosslessDecoder"), "decode_jpegls"),
+    Codec("openjpeg", "openjpeg/openjpegwasm_decode.js", "OpenJPEGWASM",
+          (uid.JPEG2000Lossless, uid.JPEG2000),
+          ("JPEG2000LosslessDecoder", "JPEG2000Decoder"), "decode_jpeg2000"),
 )
 DECODER_DEPENDENCIES = {
     syntax: (f"the {codec.name} WebAssembly codec",) for codec in CODECS for syntax in codec.syntaxes
@@ -106,4 +109,24 @@ def decode_jpegls(src: bytes, runner: DecodeRunner) -> bytearray:
     if info.componentCount > 1:  # interleave mode 0 is colour-by-plane
         runner.set_option("planar_configuration", 1 if interleave == 0 else 0)
     runner.set_option("bits_allocated", 8 if info.bitsPerSample <= 8 else 16)
+    return bytearray(pixels)
+
+
+def decode_jpeg2000(src: bytes, runner: DecodeRunner) -> bytearray:
+    """One JPEG 2000 frame (ISO 15444-1) through OpenJPEG; options as pydicom's pylibjpeg plugin sets
+    them: samples come colour-by-pixel in containers sized by the codestream precision, and an
+    inverse ICT/RCT is applied by the codec, so YBR_ICT/YBR_RCT come out as RGB."""
+    decoder = _loaded["openjpeg"].J2KDecoder.new()
+    try:
+        decoder.getEncodedBuffer(len(src)).assign(src)
+        decoder.decode()
+        pixels = decoder.getDecodedBuffer().to_bytes()
+    except JsException as exc:
+        raise ValueError(f"OpenJPEG could not decode the frame ({exc})") from exc
+    finally:
+        decoder.delete()
+    if runner.photometric_interpretation in ("YBR_ICT", "YBR_RCT"):
+        runner.set_option("photometric_interpretation", "RGB")
+    precision = runner.get_option("j2k_precision", runner.bits_stored)
+    runner.set_option("bits_allocated", 8 if precision <= 8 else 16 if precision <= 16 else 32)
     return bytearray(pixels)
