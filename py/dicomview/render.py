@@ -113,6 +113,38 @@ def voi_lut_stage(ds: Dataset, n: int) -> pipeline.VoiLut:
     return lambda values: pipeline.voi_lut_to_grey(apply_voi(values, ds, n), bits)
 
 
+# Functional groups whose attributes stand in for the top-level ones, frame by frame (PS3.3 C.7.6.16)
+FRAME_GROUPS = {
+    "PixelValueTransformationSequence": ("RescaleSlope", "RescaleIntercept", "RescaleType"),
+    "FrameVOILUTSequence": ("WindowCenter", "WindowWidth", "WindowCenterWidthExplanation", "VOILUTFunction"),
+}
+
+
+def group_item(ds: Dataset, index: int, keyword: str) -> Dataset | None:
+    """The frame's own functional group item, else the shared one (PS3.3 C.7.6.16.1), else None."""
+    for container, position in (("PerFrameFunctionalGroupsSequence", index), ("SharedFunctionalGroupsSequence", 0)):
+        groups = ds.get(container) or []
+        if position < len(groups) and keyword in groups[position] and len(groups[position][keyword].value):
+            return groups[position][keyword][0]
+    return None
+
+
+def frame_view(ds: Dataset, index: int) -> Dataset:
+    """The dataset as frame `index` of an enhanced multi-frame object sees it: a shallow copy whose
+    top-level rescale and window attributes come from the frame's Pixel Value Transformation and
+    Frame VOI LUT functional groups. Classic datasets are returned unchanged."""
+    if "PerFrameFunctionalGroupsSequence" not in ds and "SharedFunctionalGroupsSequence" not in ds:
+        return ds
+    view = ds.copy()  # keeps the read encoding (pydicom needs it for OW LUT data)...
+    view._dict = dict(ds._dict)  # ...but pydicom's shallow copy shares the element dict: detach it
+    for keyword, attributes in FRAME_GROUPS.items():
+        item = group_item(ds, index, keyword)
+        for attribute in attributes if item is not None else ():
+            if attribute in item:
+                view[attribute] = item[attribute]
+    return view
+
+
 def is_inverted(ds: Dataset) -> bool:
     """MONOCHROME1 shows its minimum as white, as does Presentation LUT Shape INVERSE (PS3.3 C.11.6)."""
     photometric = str(ds.get("PhotometricInterpretation", "")).strip()
@@ -202,8 +234,9 @@ def render_frame(ds: Dataset, index: int = 0, voi_key: str | None = None) -> Ren
     frames = frame_count(ds)
     if not 0 <= index < frames:
         raise UnreadableFile(f"frame {index} does not exist (the file has {frames})")
-    photometric = check_renderable(ds)
     stored = stored_frame(ds, index)
+    ds = frame_view(ds, index)
+    photometric = check_renderable(ds)
     if photometric in GREYSCALE:
         if stored.ndim != 2:
             raise UnreadableFile(f"a {photometric} frame must have one sample per pixel, got shape {stored.shape}")

@@ -10,7 +10,7 @@ import asyncio
 from js import ImageData, console, document
 from pyodide.ffi import create_proxy
 
-from dicomview.render import RenderedFrame, voi_choices
+from dicomview.render import RenderedFrame, frame_view, voi_choices
 from dicomview.session import OpenedImage, Problem, Session
 from dicomview.web import codecs
 
@@ -181,7 +181,8 @@ class ViewerPage:
         preset = element("window-preset")
         greyscale = rendered.voi_key != ""
         preset.disabled = not greyscale
-        options = [make("option", choice.label, value=choice.key) for choice in voi_choices(image.dataset)]
+        choices = voi_choices(frame_view(image.dataset, image.frame))
+        options = [make("option", choice.label, value=choice.key) for choice in choices]
         preset.replaceChildren(*(options if greyscale else [make("option", "Colour image: no window")]))
         if greyscale:
             preset.value = rendered.voi_key
