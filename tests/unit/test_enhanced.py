@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 
 import numpy as np
-import pydicom
 import pytest
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
@@ -18,23 +17,8 @@ from pydicom.sequence import Sequence
 from corpus import corpus_file
 from dicomview.decode import read_dataset
 from dicomview.render import frame_view, render_frame, voi_choices
-from dicomview.tools.dcmtk import dcm2pnm
+from dicomview.tools.dcmtk import classic_frame_copy, dcm2pnm
 from synthetic import image_dataset, write_dicom
-
-
-def classic_copy_of_frame(path, index: int, tmp_path):
-    """The frame as a classic single-frame file: its functional-group values at the top level."""
-    ds = pydicom.dcmread(path)
-    view = frame_view(ds, index)
-    frame = pydicom.pixels.pixel_array(ds, index=index)
-    for keyword in ("PerFrameFunctionalGroupsSequence", "SharedFunctionalGroupsSequence", "NumberOfFrames"):
-        del ds[keyword]
-    for keyword in ("RescaleSlope", "RescaleIntercept", "WindowCenter", "WindowWidth"):
-        setattr(ds, keyword, view[keyword].value)
-    ds.PixelData = frame.astype(frame.dtype.newbyteorder("<")).tobytes()
-    out = tmp_path / f"frame{index}.dcm"
-    ds.save_as(out)
-    return out
 
 
 @pytest.mark.parametrize("index", [0, 1])
@@ -44,7 +28,7 @@ def test_real_enhanced_ct_frames_match_dcmtk_on_their_classic_copies(index, tmp_
     assert "RescaleIntercept" not in ds and "WindowCenter" not in ds  # only in the functional groups
     rendered = render_frame(ds, index)
     assert (rendered.window.center, rendered.window.width) == (49.0, 102.0) and rendered.notes == ()
-    reference = dcm2pnm(classic_copy_of_frame(path, index, tmp_path), "+Wi", "1")
+    reference = dcm2pnm(classic_frame_copy(path, index, tmp_path), "+Wi", "1")
     assert np.abs(rendered.rgba[..., 0].astype(np.int16) - reference).max() <= 1
     assert "RescaleIntercept" not in ds  # the frame view never changes the dataset
 

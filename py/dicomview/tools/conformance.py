@@ -37,7 +37,7 @@ from pydicom.dataset import Dataset
 from dicomview.decode import UnreadableFile, one_line, transfer_syntax
 from dicomview.render import RenderedFrame
 from dicomview.session import Problem, Session
-from dicomview.tools.dcmtk import DcmtkRefused, dcm2pnm, voi_options
+from dicomview.tools.dcmtk import DcmtkRefused, classic_frame_copy, dcm2pnm, uses_frame_groups, voi_options
 
 # DCMTK 3.6.7 renders 32-bit big-endian pixel data unlike its own rendering of the little-endian twin,
 # whose stored values are identical (tests/unit/test_dcmtk_reference.py proves both). For those files
@@ -254,13 +254,17 @@ def judge(path: Path, name: str, data: bytes, uid: pydicom.uid.UID | None,
     rendered = session.render(0)
     if isinstance(rendered, Problem):
         return Outcome.FAILED, rendered.reason, None
-    source, note = reference_path(path) if greyscale else (path, "")
-    try:
-        reference = reference_image(source, uid, window_options(rendered, greyscale))
-    except ReferenceUnavailable as exc:
-        return Outcome.REFERENCE_UNAVAILABLE, f"reference unavailable ({exc})", None
-    except DcmtkRefused as exc:
-        return Outcome.REFERENCE_REFUSED, f"reference refused: {dcmtk_message(str(exc))}", None
+    with tempfile.TemporaryDirectory() as folder:
+        source, note = reference_path(path) if greyscale else (path, "")
+        if greyscale and uses_frame_groups(session.images[0].dataset):
+            source, uid = classic_frame_copy(path, 0, Path(folder)), pydicom.uid.ExplicitVRLittleEndian
+            note = "reference rendered from a classic copy of frame 1 (DCMTK 3.6.7 ignores functional groups)"
+        try:
+            reference = reference_image(source, uid, window_options(rendered, greyscale))
+        except ReferenceUnavailable as exc:
+            return Outcome.REFERENCE_UNAVAILABLE, f"reference unavailable ({exc})", None
+        except DcmtkRefused as exc:
+            return Outcome.REFERENCE_REFUSED, f"reference refused: {dcmtk_message(str(exc))}", None
     outcome, reason, largest = compare(rendered, reference, greyscale)
     return outcome, "; ".join(text for text in (reason, note) if text), largest
 

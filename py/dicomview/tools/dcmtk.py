@@ -66,3 +66,36 @@ def voi_options(voi_key: str) -> tuple[str, ...]:
     if kind == "voi-lut":
         return ("+Wl", str(int(number) + 1))
     return ("+Wm",)
+
+
+def uses_frame_groups(ds) -> bool:
+    """Does this enhanced multi-frame object keep its rescale or window in functional groups?"""
+    from dicomview.render import FRAME_GROUPS, group_item
+
+    return any(group_item(ds, 0, keyword) is not None for keyword in FRAME_GROUPS)
+
+
+def classic_frame_copy(path: Path, index: int, folder: Path) -> Path:
+    """Frame `index` of an enhanced object as a classic single-frame file with that frame's rescale and
+    window at the top level, uncompressed: DCMTK 3.6.7 ignores functional groups, so this is what it
+    can render as the reference."""
+    import pydicom
+    import pydicom.pixels
+
+    from dicomview.render import frame_view
+
+    ds = pydicom.dcmread(path)
+    view = frame_view(ds, index)
+    frame = pydicom.pixels.pixel_array(ds, index=index, raw=True)
+    for keyword in ("PerFrameFunctionalGroupsSequence", "SharedFunctionalGroupsSequence", "NumberOfFrames"):
+        if keyword in ds:
+            del ds[keyword]
+    for keyword in ("RescaleSlope", "RescaleIntercept", "WindowCenter", "WindowWidth", "VOILUTFunction"):
+        if keyword in view:
+            ds[keyword] = view[keyword]
+    ds.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
+    ds.PixelData = frame.astype(frame.dtype.newbyteorder("<")).tobytes()
+    ds["PixelData"].VR = "OW" if ds.BitsAllocated > 8 else "OB"
+    out = folder / f"{path.stem}-frame{index}.dcm"
+    ds.save_as(out, enforce_file_format=True)
+    return out
