@@ -70,3 +70,27 @@ def test_single_frame_images_hide_the_slider_and_colour_disables_the_menu(viewer
     assert viewer.is_disabled("#window-preset")
     open_one(viewer, "MR_small.dcm")
     assert viewer.is_enabled("#window-preset")
+
+
+def test_overlays_are_drawn_in_their_own_layer_and_toggle(viewer):
+    from dicomview.overlays import frame_overlays, overlays_to_rgba
+
+    name = "MR-SIEMENS-DICOM-WithOverlays.dcm"
+    open_one(viewer, name)
+    ds = dataset(name)
+    assert np.array_equal(canvas_rgba(viewer), render_frame(ds).rgba)  # the image stays the pipeline's
+    expected = overlays_to_rgba(frame_overlays(ds), (int(ds.Rows), int(ds.Columns)))
+    assert np.array_equal(canvas_rgba(viewer, "canvas#overlay"), expected)
+    assert viewer.is_visible("canvas#overlay") and viewer.is_checked("#show-overlays")
+    viewer.uncheck("#show-overlays")
+    assert not viewer.is_visible("canvas#overlay")
+    viewer.check("#show-overlays")
+    assert viewer.is_visible("canvas#overlay")
+    box = viewer.locator("canvas#image").bounding_box()
+    assert viewer.locator("canvas#overlay").bounding_box() == box  # the layer lies exactly on the image
+
+
+def test_images_without_overlays_clear_the_layer(viewer):
+    open_one(viewer, "MR_small.dcm")
+    assert not viewer.is_visible("#show-overlays")
+    assert (canvas_rgba(viewer, "canvas#overlay")[..., 3] == 0).all()

@@ -41,15 +41,19 @@ def read_netpbm(data: bytes) -> np.ndarray:
         height, width, 3)
 
 
-def dcm2pnm(path: Path, *options: str, frame: int = 0, binary: str = "dcm2pnm") -> np.ndarray:
+def dcm2pnm(
+    path: Path, *options: str, frame: int = 0, binary: str = "dcm2pnm", overlays: bool = False
+) -> np.ndarray:
     """Render frame `frame` (0-based) of `path` with DCMTK; raise DcmtkRefused if it cannot.
 
     `binary` may be dcmj2pnm (adds the JPEG decoders) or dcml2pnm (JPEG-LS): same arguments.
+    `overlays` lets DCMTK burn the overlay planes in (white), as our annotation layer draws them.
     """
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.pnm"
         done = subprocess.run(
-            [shutil.which(binary) or f"/usr/bin/{binary}", "+op", "-O", "+F", str(frame + 1), *options,
+            [shutil.which(binary) or f"/usr/bin/{binary}", "+op", *(() if overlays else ("-O",)), "+F", str(frame + 1),
+             *options,
              str(path), str(out)],
             capture_output=True, text=True, timeout=120,
         )

@@ -10,6 +10,7 @@ import asyncio
 from js import ImageData, console, document
 from pyodide.ffi import create_proxy
 
+from dicomview.overlays import frame_overlays, overlays_to_rgba
 from dicomview.render import RenderedFrame, frame_view, voi_choices
 from dicomview.session import OpenedImage, Problem, Session
 from dicomview.web import codecs
@@ -72,6 +73,7 @@ class ViewerPage:
         self._on(element("image-list"), "click", self.on_list_click)
         self._on(element("window-preset"), "change", self.on_window_preset)
         self._on(element("frame"), "input", self.on_frame)
+        self._on(element("show-overlays"), "change", self.on_show_overlays)
 
     def _on(self, target, event: str, handler) -> None:
         proxy = create_proxy(handler)
@@ -115,6 +117,9 @@ class ViewerPage:
         if image is not None:
             image.frame = min(max(int(event.target.value), 0), image.frames - 1)
             self.show(self.session.current)
+
+    def on_show_overlays(self, event) -> None:
+        element("overlay").hidden = not event.target.checked
 
     # --- work ---------------------------------------------------------------------------------
     async def open_files(self, files) -> None:
@@ -174,6 +179,17 @@ class ViewerPage:
         notes = element("notes")
         notes.replaceChildren(*[make("p", note) for note in rendered.notes])
         self.draw_controls(image, rendered)
+        self.draw_overlays(image)
+
+    def draw_overlays(self, image: OpenedImage) -> None:
+        """The annotation layer: overlay planes of this frame, drawn above canvas#image, never into it."""
+        ds = image.dataset
+        overlays = frame_overlays(ds, image.frame)
+        put_pixels(element("overlay"), overlays_to_rgba(overlays, (int(ds.Rows), int(ds.Columns))))
+        for part in ("overlay-caption", "overlay-row"):
+            element(part).hidden = not overlays
+        element("overlay-label").textContent = ", ".join(overlay.label for overlay in overlays)
+        element("overlay").hidden = not element("show-overlays").checked
 
     def draw_controls(self, image: OpenedImage, rendered: RenderedFrame) -> None:
         """The window menu (the file's windows and VOI LUTs, min-max) and, for multi-frame, the frame slider."""
