@@ -23,17 +23,10 @@ from pydicom.pixels.processing import apply_color_lut
 from corpus import all_dicom_files, corpus_file
 from dicomview.colour import CHANNELS, colour_to_rgba, lut_entries, scale_to_8_bits
 from dicomview.decode import UnreadableFile, check_pixels, read_dataset, transfer_syntax
-from dicomview.tools.dcmtk import DcmtkRefused, dcm2pnm
+from dicomview.tools.dcmtk import DCM2PNM_SYNTAXES, DcmtkRefused, dcm2pnm
 
 pytestmark = pytest.mark.dcmtk
 
-DCM2PNM_SYNTAXES = {
-    pydicom.uid.ImplicitVRLittleEndian,
-    pydicom.uid.ExplicitVRLittleEndian,
-    pydicom.uid.ExplicitVRBigEndian,
-    pydicom.uid.DeflatedExplicitVRLittleEndian,
-    pydicom.uid.RLELossless,
-}
 TOLERANCE = 2
 
 # DCMTK 3.6.7 refuses 32-bit Pixel Data encoded as OB (PS3.5 A.2 wants OW above 8 bits allocated);

@@ -16,7 +16,7 @@ from corpus import all_dicom_files, corpus_file
 from dicomview.decode import UnreadableFile, check_pixels, read_dataset, transfer_syntax
 from dicomview.render import render_frame, voi_choices
 from dicomview.tools.conformance import DCMTK_WRONG_USE_TWIN
-from dicomview.tools.dcmtk import dcm2pnm, uses_frame_groups, voi_options
+from dicomview.tools.dcmtk import DCM2PNM_SYNTAXES, dcm2pnm, uses_frame_groups, voi_options
 
 # DCMTK 3.6.7 renders 32-bit big-endian pixel data unlike its own rendering of the little-endian
 # twin, whose stored values are identical (test_dcmtk_is_wrong_on_32_bit_big_endian proves both).
@@ -29,13 +29,6 @@ def reference_file(path):
 
 pytestmark = pytest.mark.dcmtk
 
-DCM2PNM_SYNTAXES = {
-    pydicom.uid.ImplicitVRLittleEndian,
-    pydicom.uid.ExplicitVRLittleEndian,
-    pydicom.uid.ExplicitVRBigEndian,
-    pydicom.uid.DeflatedExplicitVRLittleEndian,
-    pydicom.uid.RLELossless,
-}
 
 
 def comparable_files():

@@ -37,7 +37,14 @@ from pydicom.dataset import Dataset
 from dicomview.decode import UnreadableFile, one_line, transfer_syntax
 from dicomview.render import RenderedFrame
 from dicomview.session import Problem, Session
-from dicomview.tools.dcmtk import DcmtkRefused, classic_frame_copy, dcm2pnm, uses_frame_groups, voi_options
+from dicomview.tools.dcmtk import (
+    DCM2PNM_SYNTAXES,
+    DcmtkRefused,
+    classic_frame_copy,
+    dcm2pnm,
+    uses_frame_groups,
+    voi_options,
+)
 
 # DCMTK 3.6.7 renders 32-bit big-endian pixel data unlike its own rendering of the little-endian twin,
 # whose stored values are identical (tests/unit/test_dcmtk_reference.py proves both). For those files
@@ -55,7 +62,6 @@ UNREADABLE = "(unreadable)"
 DCMTK_TIMEOUT = 120
 
 # Which DCMTK tool renders which transfer syntax; JPEG 2000 and HTJ2K go through gdcmconv first.
-DCM2PNM_SYNTAXES = frozenset(pydicom.uid.UncompressedTransferSyntaxes + pydicom.uid.RLETransferSyntaxes)
 DCMJ2PNM_SYNTAXES = frozenset(pydicom.uid.JPEGTransferSyntaxes)
 DCML2PNM_SYNTAXES = frozenset(pydicom.uid.JPEGLSTransferSyntaxes)
 JPEG2000_SYNTAXES = frozenset(pydicom.uid.JPEG2000TransferSyntaxes)

@@ -12,6 +12,10 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pydicom.uid
+
+# What plain dcm2pnm reads: the uncompressed syntaxes (deflated included) and RLE
+DCM2PNM_SYNTAXES = frozenset(pydicom.uid.UncompressedTransferSyntaxes + pydicom.uid.RLETransferSyntaxes)
 
 
 class DcmtkRefused(RuntimeError):
