@@ -40,8 +40,8 @@ def main(argv: list[str] | None = None) -> int:
 
     server = static.make_server(REPO_ROOT, args.host, args.port, verbose=args.verbose)
     host, port = server.server_address[:2]
-    print(f"dicomview: serving http://{host}:{port}/ (Ctrl-C stops)", flush=True)
-    try:
+    try:  # the banner inside: a Ctrl-C right after it still stops cleanly
+        print(f"dicomview: serving http://{host}:{port}/ (Ctrl-C stops)", flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         print("\ndicomview: stopped")

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import copy
 import io
+import json
+import shutil
+import struct
+import subprocess
+import tempfile
+from pathlib import Path
 
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.encaps import encapsulate
+from pydicom.uid import ExplicitVRLittleEndian, HTJ2KLossless, HTJ2KLosslessRPCL, generate_uid
 
 
 def write_dicom(ds: Dataset) -> bytes:
@@ -54,4 +62,130 @@ def encapsulated(transfer_syntax: str) -> bytes:
     ds.file_meta.TransferSyntaxUID = transfer_syntax
     ds.PixelData = encapsulate([b"\x00" * 16])
     ds["PixelData"].VR = "OB"
+    return write_dicom(ds)
+
+
+# --- HTJ2K made from real pixel data by OpenJPH's WebAssembly encoder, run under Node.js ---------------
+# The corpora hold no HTJ2K file. tests/openjph.cjs runs the vendored npm @cornerstonejs/codec-openjph
+# (the module the page decodes with) under Node.js; lossless files keep the source's own pixels as truth.
+OPENJPH_SCRIPT = Path(__file__).with_name("openjph.cjs")
+OPENJPH_MODULE = Path(__file__).resolve().parents[1] / "site" / "vendor" / "codecs" / "openjph" / "openjphjs.js"
+
+
+class OpenJPHUnavailable(RuntimeError):
+    """Node.js or the vendored OpenJPH module is missing: HTJ2K files cannot be made here."""
+
+
+def run_openjph(*args: str) -> None:
+    node = shutil.which("node")
+    if node is None:
+        raise OpenJPHUnavailable("Node.js is not installed")
+    if not OPENJPH_MODULE.is_file():
+        raise OpenJPHUnavailable(f"{OPENJPH_MODULE} is missing (run serve.py --vendor-only)")
+    done = subprocess.run([node, str(OPENJPH_SCRIPT), *args], capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        raise RuntimeError(f"openjph.cjs {args[0]} failed: {done.stderr.strip()}")
+
+
+def pack_codestreams(codestreams: list[bytes]) -> bytes:
+    return b"".join(struct.pack("<I", len(codestream)) + codestream for codestream in codestreams)
+
+
+def unpack_codestreams(data: bytes) -> list[bytes]:
+    codestreams, at = [], 0
+    while at < len(data):
+        (length,) = struct.unpack_from("<I", data, at)
+        codestreams.append(data[at + 4 : at + 4 + length])
+        at += 4 + length
+    return codestreams
+
+
+def openjph_samples(frames: np.ndarray, bits_stored: int, signed: bool) -> np.ndarray:
+    """Frames in OpenJPH's layout: one byte per sample up to 8 bits, else two, little endian."""
+    if bits_stored <= 8:
+        return frames.astype(np.int8 if signed else np.uint8)
+    return frames.astype("<i2" if signed else "<u2")
+
+
+def htj2k_encode(frames: np.ndarray, bits_stored: int, signed: bool, *, colour_transform: bool = False,
+                 lossless: bool = True, quantization_step: float = 0.0, tlm_marker: bool = False) -> list[bytes]:
+    """One HTJ2K codestream per frame of `frames` ((frames, rows, columns[, 3]) stored values), by OpenJPH:
+    RPCL, 5 decompositions, 64x64 code blocks; reversible 5-3 wavelet (and RCT if colour_transform) when
+    lossless, else the 9-7 wavelet (and ICT) with the given quantization step."""
+    colour = frames.ndim == 4
+    params = dict(frames=frames.shape[0], width=frames.shape[2], height=frames.shape[1],
+                  componentCount=3 if colour else 1, bitsPerSample=bits_stored, isSigned=signed,
+                  isUsingColorTransform=colour_transform, lossless=lossless, quantizationStep=quantization_step,
+                  progressionOrder=2, decompositions=5, tlmMarker=tlm_marker)
+    if colour and not colour_transform:
+        # Without a component transform OpenJPH's codestream takes the planes one after the other, but
+        # this encoder hands it lines row by row, component by component: lay the planes' lines out in
+        # that order (the codestream then holds the true planes; OpenJPEG decodes them as the source).
+        n, rows, columns = frames.shape[:3]
+        frames = frames.transpose(0, 3, 1, 2).reshape(n, rows, 3, columns).transpose(0, 1, 3, 2)
+    with tempfile.TemporaryDirectory(prefix="dicomview-htj2k-") as tmp:
+        samples, out = Path(tmp) / "samples", Path(tmp) / "codestreams"
+        samples.write_bytes(openjph_samples(frames, bits_stored, signed).tobytes())
+        run_openjph("encode", json.dumps(params), str(samples), str(out))
+        return unpack_codestreams(out.read_bytes())
+
+
+def htj2k_decode(codestreams: list[bytes], shape: tuple[int, ...], bits_stored: int, signed: bool) -> np.ndarray:
+    """The frames as OpenJPH's WebAssembly decoder returns them: clamped only to its 8- or 16-bit
+    containers, and colour without a component transform laid out plane line by plane line."""
+    dtype = (np.int8 if signed else np.uint8) if bits_stored <= 8 else np.dtype("<i2" if signed else "<u2")
+    with tempfile.TemporaryDirectory(prefix="dicomview-htj2k-") as tmp:
+        data, out = Path(tmp) / "codestreams", Path(tmp) / "samples"
+        data.write_bytes(pack_codestreams(codestreams))
+        run_openjph("decode", str(data), str(out))
+        return np.frombuffer(out.read_bytes(), dtype).reshape(shape)
+
+
+def stored_frames(ds: Dataset) -> np.ndarray:
+    """Every frame's stored values as (frames, rows, columns[, samples])."""
+    arr = ds.pixel_array
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    return arr.reshape((frames, ds.Rows, ds.Columns) + (() if ds.SamplesPerPixel == 1 else (ds.SamplesPerPixel,)))
+
+
+def htj2k_from(source: Dataset, transfer_syntax: str = HTJ2KLossless, *, colour_transform: bool = False,
+               lossless: bool = True, quantization_step: float = 0.0) -> tuple[bytes, list[bytes]]:
+    """A copy of `source` (attributes kept, new SOP Instance UID) whose pixel data is re-encoded as HTJ2K
+    under `transfer_syntax`; returns the file and its codestreams. A TLM marker is written for HTJ2K
+    Lossless RPCL, which DICOM requires (with the RPCL progression, which OpenJPH uses anyway)."""
+    signed = bool(source.get("PixelRepresentation", 0))
+    frames = stored_frames(source)
+    codestreams = htj2k_encode(frames, int(source.BitsStored), signed, colour_transform=colour_transform,
+                               lossless=lossless, quantization_step=quantization_step,
+                               tlm_marker=transfer_syntax == HTJ2KLosslessRPCL)
+    ds = copy.deepcopy(source)
+    ds.file_meta.TransferSyntaxUID = transfer_syntax
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    if frames.ndim == 4:
+        ds.PlanarConfiguration = 0
+        ds.PhotometricInterpretation = ("YBR_RCT" if lossless else "YBR_ICT") if colour_transform else "RGB"
+    if not lossless:
+        ds.LossyImageCompression = "01"
+        ds.LossyImageCompressionMethod = "ISO_15444_15"
+        ds.LossyImageCompressionRatio = f"{frames.nbytes / sum(map(len, codestreams)):.2f}"
+    ds.PixelData = encapsulate(codestreams)
+    ds["PixelData"].VR = "OB"
+    ds["PixelData"].is_undefined_length = True
+    return write_dicom(ds), codestreams
+
+
+def uncompressed_twin(source: Dataset, frames: np.ndarray) -> bytes:
+    """A copy of `source` holding `frames` as native (uncompressed) pixel data: the expected image of a
+    lossy file, for pydicom to render."""
+    ds = copy.deepcopy(source)
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    if frames.ndim == 4:
+        ds.PlanarConfiguration = 0
+        ds.PhotometricInterpretation = "RGB"
+    for keyword in ("LossyImageCompression", "LossyImageCompressionMethod", "LossyImageCompressionRatio"):
+        ds.pop(keyword, None)
+    signed = bool(ds.get("PixelRepresentation", 0))
+    ds.PixelData = frames.astype(f"<{'i' if signed else 'u'}{ds.BitsAllocated // 8}").tobytes()
+    ds["PixelData"].VR = "OB" if ds.BitsAllocated == 8 else "OW"
+    ds["PixelData"].is_undefined_length = False
     return write_dicom(ds)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from js import URL, Object, Promise, document
+from js import URL, Error, Object, Promise, document
 from pydicom import uid
 from pydicom.pixels import decoders
 from pydicom.pixels.decoders.base import DecodeRunner
@@ -42,6 +42,9 @@ CODECS = (
     Codec("openjpeg", "openjpeg/openjpegwasm_decode.js", "OpenJPEGWASM",
           (uid.JPEG2000Lossless, uid.JPEG2000),
           ("JPEG2000LosslessDecoder", "JPEG2000Decoder"), "decode_jpeg2000"),
+    Codec("openjph", "openjph/openjphjs.js", "Module",  # OpenJPH's Emscripten glue keeps the default name
+          (uid.HTJ2KLossless, uid.HTJ2KLosslessRPCL, uid.HTJ2K),
+          ("HTJ2KLosslessDecoder", "HTJ2KLosslessRPCLDecoder", "HTJ2KDecoder"), "decode_htj2k"),
 )
 DECODER_DEPENDENCIES = {
     syntax: (f"the {codec.name} WebAssembly codec",) for codec in CODECS for syntax in codec.syntaxes
@@ -60,7 +63,8 @@ def load_script(url: str):
     def executor(resolve, reject):
         script = document.createElement("script")
         script.onload = create_proxy(lambda event: resolve(None))
-        script.onerror = create_proxy(lambda event: reject(f"cannot load {url}"))
+        # reject with an Error: a plain string cannot become the awaiting coroutine's exception
+        script.onerror = create_proxy(lambda event: reject(Error.new(f"cannot load {url}")))
         script.src = url
         document.head.append(script)
 
@@ -93,19 +97,33 @@ async def load_all() -> list[str]:
     return failures
 
 
-def decode_jpegls(src: bytes, runner: DecodeRunner) -> bytearray:
-    """One JPEG-LS frame (ISO 14495-1) through CharLS; options as pydicom's pyjpegls plugin sets them."""
-    decoder = _loaded["charls"].JpegLSDecoder.new()
+def decode_with(codec: str, decoder_class: str, src: bytes, read):
+    """Run one Emscripten decoder on a frame; `read(decoder)` takes what is needed before it is freed."""
+    decoder = getattr(_loaded[codec], decoder_class).new()
     try:
         decoder.getEncodedBuffer(len(src)).assign(src)
         decoder.decode()
-        info = decoder.getFrameInfo()
-        interleave = decoder.getInterleaveMode()
-        pixels = decoder.getDecodedBuffer().to_bytes()
+        return read(decoder)
     except JsException as exc:
-        raise ValueError(f"CharLS could not decode the frame ({exc})") from exc
+        raise ValueError(f"{codec} could not decode the frame ({exc})") from exc
     finally:
         decoder.delete()
+
+
+def set_jpeg2000_options(runner: DecodeRunner) -> None:
+    """What pydicom's pylibjpeg plugin sets for JPEG 2000 and HTJ2K: the codec inverts ICT/RCT, so
+    YBR_ICT/YBR_RCT come out as RGB; containers are sized by the codestream precision."""
+    if runner.photometric_interpretation in ("YBR_ICT", "YBR_RCT"):
+        runner.set_option("photometric_interpretation", "RGB")
+    precision = runner.get_option("j2k_precision", runner.bits_stored)
+    runner.set_option("bits_allocated", 8 if precision <= 8 else 16 if precision <= 16 else 32)
+
+
+def decode_jpegls(src: bytes, runner: DecodeRunner) -> bytearray:
+    """One JPEG-LS frame (ISO 14495-1) through CharLS; options as pydicom's pyjpegls plugin sets them."""
+    info, interleave, pixels = decode_with(
+        "charls", "JpegLSDecoder", src,
+        lambda d: (d.getFrameInfo(), d.getInterleaveMode(), d.getDecodedBuffer().to_bytes()))
     if info.componentCount > 1:  # interleave mode 0 is colour-by-plane
         runner.set_option("planar_configuration", 1 if interleave == 0 else 0)
     runner.set_option("bits_allocated", 8 if info.bitsPerSample <= 8 else 16)
@@ -113,20 +131,41 @@ def decode_jpegls(src: bytes, runner: DecodeRunner) -> bytearray:
 
 
 def decode_jpeg2000(src: bytes, runner: DecodeRunner) -> bytearray:
-    """One JPEG 2000 frame (ISO 15444-1) through OpenJPEG; options as pydicom's pylibjpeg plugin sets
-    them: samples come colour-by-pixel in containers sized by the codestream precision, and an
-    inverse ICT/RCT is applied by the codec, so YBR_ICT/YBR_RCT come out as RGB."""
-    decoder = _loaded["openjpeg"].J2KDecoder.new()
-    try:
-        decoder.getEncodedBuffer(len(src)).assign(src)
-        decoder.decode()
-        pixels = decoder.getDecodedBuffer().to_bytes()
-    except JsException as exc:
-        raise ValueError(f"OpenJPEG could not decode the frame ({exc})") from exc
-    finally:
-        decoder.delete()
-    if runner.photometric_interpretation in ("YBR_ICT", "YBR_RCT"):
-        runner.set_option("photometric_interpretation", "RGB")
-    precision = runner.get_option("j2k_precision", runner.bits_stored)
-    runner.set_option("bits_allocated", 8 if precision <= 8 else 16 if precision <= 16 else 32)
+    """One JPEG 2000 frame (ISO 15444-1) through OpenJPEG: colour-by-pixel samples (set_jpeg2000_options)."""
+    pixels = decode_with("openjpeg", "J2KDecoder", src, lambda d: d.getDecodedBuffer().to_bytes())
+    set_jpeg2000_options(runner)
     return bytearray(pixels)
+
+
+def decode_htj2k(src: bytes, runner: DecodeRunner) -> bytearray:
+    """One High-Throughput JPEG 2000 frame (ISO 15444-15) through OpenJPH; options as pydicom's pylibjpeg
+    plugin sets them for HTJ2K, the same as for JPEG 2000 (decode_jpeg2000): colour-by-pixel samples in
+    containers sized by the codestream precision, YBR_ICT/YBR_RCT returned as RGB (the codec inverts
+    the component transform).
+
+    Where this build of OpenJPH differs from OpenJPEG (pylibjpeg-openjpeg), the result is brought back
+    to what OpenJPEG returns: colour without a component transform comes out with the lines of the
+    three planes laid one after the other over the interleaved buffer (it pulls planar lines but
+    writes them as if interleaved), which is undone here; lossy samples are clamped only to their 8-
+    or 16-bit container, so a lower precision is clamped here to its own range. It clamps signed
+    samples of 8 bits or fewer to 0..255 and has no container above 16 bits: those frames are refused."""
+    import numpy as np
+
+    info, pixels = decode_with("openjph", "HTJ2KDecoder", src,
+                               lambda d: (d.getFrameInfo(), d.getDecodedBuffer().to_bytes()))
+    rows, columns, components = info.height, info.width, info.componentCount
+    if (rows, columns, components) != (runner.rows, runner.columns, runner.samples_per_pixel):
+        raise ValueError(f"the HTJ2K frame has {rows} x {columns} pixels of {components} component(s), the "
+                         f"dataset says {runner.rows} x {runner.columns} of {runner.samples_per_pixel}")
+    bits, signed = info.bitsPerSample, bool(info.isSigned)
+    if bits > 16 or (signed and bits <= 8):
+        raise ValueError(f"OpenJPH's WebAssembly build cannot return {'signed ' if signed else ''}{bits}-bit samples")
+    set_jpeg2000_options(runner)
+    samples = np.frombuffer(pixels, ("<i2" if signed else "<u2") if bits > 8 else "u1")
+    if components > 1 and not info.isUsingColorTransform:  # planes' lines in pull order -> by pixel
+        lines = samples.reshape(rows, columns, components).transpose(0, 2, 1).reshape(components, rows, columns)
+        samples = lines.transpose(1, 2, 0)
+    if bits not in (8, 16):
+        low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+        samples = np.clip(samples, low, high)
+    return bytearray(samples.tobytes())
