@@ -8,6 +8,9 @@ function fail(text) {
   status.textContent = text;
 }
 
+// Python cannot write `import()`: this lets it load the vendored ES-module codecs without eval.
+globalThis.dicomviewImport = (url) => import(url);
+
 addEventListener("py:progress", (event) => {
   if (root.dataset.runtime === "loading" && typeof event.detail === "string") {
     status.textContent = event.detail;

@@ -191,11 +191,22 @@ def frame_count(ds: Dataset) -> int:
         raise UnreadableFile(f"Number of Frames is not a number ({value!r})") from None
 
 
+def preferred_plugin(ds: Dataset) -> str:
+    """8-bit JPEG decodes with Pillow wherever it is available: it is the browser's decoder, and
+    pylibjpeg-libjpeg (present under CPython for lossless and 12-bit JPEG) is not IJG-based and
+    converts baseline colour differently from Pillow and DCMTK. "" lets pydicom choose."""
+    uid = transfer_syntax(ds)
+    if uid in (pydicom.uid.JPEGBaseline8Bit, pydicom.uid.JPEGExtended12Bit) and int(ds.get("BitsStored", 8)) <= 8:
+        if "pillow" in get_decoder(uid).available_plugins:
+            return "pillow"
+    return ""
+
+
 def stored_frame(ds: Dataset, index: int) -> np.ndarray:
     """Decode one frame's stored values (no LUT applied); colour comes back as RGB."""
     check_pixels(ds)
     try:
-        return pydicom_pixel_array(ds, index=index)
+        return pydicom_pixel_array(ds, index=index, decoding_plugin=preferred_plugin(ds))
     except (ValueError, EOFError) as exc:
         text = one_line(str(exc))
         if "length" in text.lower() or isinstance(exc, EOFError):

@@ -2,7 +2,8 @@
 
 JPEG baseline is decoded by Pyodide's Pillow 10.2 in the browser and by PyPI Pillow under CPython;
 JPEG-LS by CharLS built as WebAssembly (npm @cornerstonejs/codec-charls) and by PyPI pyjpegls (CharLS);
-JPEG 2000 by OpenJPEG as WebAssembly (npm @cornerstonejs/codec-openjpeg) and by PyPI pylibjpeg-openjpeg.
+JPEG 2000 by OpenJPEG as WebAssembly (npm @cornerstonejs/codec-openjpeg) and by PyPI pylibjpeg-openjpeg;
+JPEG Lossless by npm jpeg-lossless-decoder-js and by PyPI pylibjpeg-libjpeg.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import canvas_rgba, render_count, wait_for_render_after
+from conftest import canvas_rgba, problem_lines, render_count, wait_for_render_after
 from corpus import corpus_file
 from dicomview.decode import read_dataset
 from dicomview.render import render_frame
@@ -90,3 +91,18 @@ def test_big_endian_palette_looks_like_its_little_endian_twin(viewer):
 def test_jpeg_2000_matches_cpython_bit_for_bit(viewer, name):
     ours, cpython = browser_and_cpython(viewer, name)
     assert np.array_equal(ours, cpython)
+
+
+@pytest.mark.parametrize(
+    "name", ["JPEG-LL.dcm", "JPGLosslessP14SV1_1s_1f_8b.dcm", "bad_sequence.dcm", "SC_rgb_jpeg_gdcm.dcm"])
+def test_jpeg_lossless_matches_cpython_bit_for_bit(viewer, name):
+    ours, cpython = browser_and_cpython(viewer, name)
+    assert np.array_equal(ours, cpython)
+
+
+def test_12_bit_jpeg_extended_is_named_not_shown_wrong(viewer):
+    before = len(problem_lines(viewer))
+    viewer.set_input_files("#open-files", [str(corpus_file("JPGExtended.dcm"))])
+    viewer.wait_for_function(f"document.querySelectorAll('#messages li').length > {before}")
+    line = problem_lines(viewer)[-1]
+    assert line.startswith("JPGExtended.dcm: ") and "12-bit" in line

