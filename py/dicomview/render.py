@@ -37,6 +37,7 @@ class RenderedFrame:
     window: Window | None
     notes: tuple[str, ...] = ()
     voi_key: str = ""
+    value_range: tuple[float, float] = (0.0, 0.0)  # the frame's lowest and highest modality values
 
 
 @dataclass(frozen=True)
@@ -170,21 +171,32 @@ def modality_lut(ds: Dataset) -> pipeline.ModalityLut:
     return lambda values: apply_modality_lut(values, ds)
 
 
-def frame_min_max_window(stored: np.ndarray, ds: Dataset, modality: pipeline.ModalityLut) -> Window:
-    """Min-max window over the frame's modality values."""
+def frame_value_range(stored: np.ndarray, ds: Dataset, modality: pipeline.ModalityLut) -> tuple[float, float]:
+    """The lowest and highest modality values of the frame."""
     if "ModalityLUTSequence" in ds or stored.dtype.kind == "f":  # not monotonic, or NaN-bearing: look at all
         values = modality(stored)
         finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
         values = finite if finite.size else np.zeros(1)
     else:  # rescale is monotonic: the extremes map to the extremes
         values = modality(np.array([stored.min(), stored.max()], dtype=np.int64))
-    return pipeline.min_max_window(float(np.min(values)), float(np.max(values)))
+    return float(np.min(values)), float(np.max(values))
+
+
+def frame_min_max_window(stored: np.ndarray, ds: Dataset, modality: pipeline.ModalityLut) -> Window:
+    """Min-max window over the frame's modality values."""
+    return pipeline.min_max_window(*frame_value_range(stored, ds, modality))
+
+
+CUSTOM = "custom"  # the voi_key of a window the user set by dragging
 
 
 def choose_voi(
-    ds: Dataset, stored: np.ndarray, modality: pipeline.ModalityLut, voi_key: str | None
+    ds: Dataset, stored: np.ndarray, modality: pipeline.ModalityLut, voi_key: str | None,
+    window: Window | None = None,
 ) -> tuple[str, pipeline.VoiLut, Window | None, tuple[str, ...]]:
     """Resolve a VOI choice to its stage; the default falls back to min-max with a note."""
+    if window is not None and pipeline.window_is_usable(window):
+        return CUSTOM, pipeline.window_voi(window), window, ()
     notes: tuple[str, ...] = ()
     if voi_key is None:
         voi_key = default_voi_key(ds)
@@ -204,18 +216,22 @@ def choose_voi(
     return MIN_MAX.key, pipeline.window_voi(window), window, notes or ((NOTE_MIN_MAX,) if kind != MIN_MAX.key else ())
 
 
-def render_greyscale(ds: Dataset, stored: np.ndarray, voi_key: str | None = None) -> RenderedFrame:
+def render_greyscale(
+    ds: Dataset, stored: np.ndarray, voi_key: str | None = None, window: Window | None = None,
+    invert: bool = False,
+) -> RenderedFrame:
     modality = modality_lut(ds)
-    voi_key, voi, window, notes = choose_voi(ds, stored, modality, voi_key)
-    inverted = is_inverted(ds)
+    voi_key, voi, window, notes = choose_voi(ds, stored, modality, voi_key, window)
+    inverted = is_inverted(ds) != invert
+    value_range = frame_value_range(stored, ds, modality) if stored.size else (0.0, 0.0)
     if stored.dtype.kind in "iu" and stored.size:
         lowest, highest = int(stored.min()), int(stored.max())
         if highest - lowest < MAX_LUT_ENTRIES:
             lut = pipeline.grey_lut(lowest, highest, modality, voi, inverted)
             rgba32 = pipeline.apply_lut(stored, lut, lowest)
-            return RenderedFrame(pipeline.rgba32_to_bytes(rgba32), window, notes, voi_key)
+            return RenderedFrame(pipeline.rgba32_to_bytes(rgba32), window, notes, voi_key, value_range)
     rgba32 = pipeline.grey_chain(np.nan_to_num(stored), modality, voi, inverted)
-    return RenderedFrame(pipeline.rgba32_to_bytes(rgba32), window, notes, voi_key)
+    return RenderedFrame(pipeline.rgba32_to_bytes(rgba32), window, notes, voi_key, value_range)
 
 
 def check_renderable(ds: Dataset) -> str:
@@ -229,8 +245,12 @@ def check_renderable(ds: Dataset) -> str:
     return photometric
 
 
-def render_frame(ds: Dataset, index: int = 0, voi_key: str | None = None) -> RenderedFrame:
-    """Decode and render frame `index` (0-based) of `ds` with a VOI choice (None: the file's default)."""
+def render_frame(
+    ds: Dataset, index: int = 0, voi_key: str | None = None, window: Window | None = None, invert: bool = False
+) -> RenderedFrame:
+    """Decode and render frame `index` (0-based) of `ds` with a VOI choice (None: the file's default),
+    or a window the user set (`window`, voi_key "custom"), inverted on top of the file's own
+    presentation if `invert`."""
     frames = frame_count(ds)
     if not 0 <= index < frames:
         raise UnreadableFile(f"frame {index} does not exist (the file has {frames})")
@@ -240,5 +260,5 @@ def render_frame(ds: Dataset, index: int = 0, voi_key: str | None = None) -> Ren
     if photometric in GREYSCALE:
         if stored.ndim != 2:
             raise UnreadableFile(f"a {photometric} frame must have one sample per pixel, got shape {stored.shape}")
-        return render_greyscale(ds, stored, voi_key)
+        return render_greyscale(ds, stored, voi_key, window, invert)
     return RenderedFrame(colour.colour_to_rgba(ds, stored), None)

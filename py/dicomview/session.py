@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pydicom.dataset import Dataset
 
 from dicomview.decode import DEFAULT_LIMITS, Limits, UnreadableFile, check_pixels, frame_count, read_dataset
+from dicomview.pipeline import Window
 from dicomview.render import RenderedFrame, check_renderable, render_frame
 
 
@@ -35,6 +36,7 @@ class OpenedImage:
     frames: int
     frame: int = 0
     voi_key: str | None = None  # None: the file's default VOI (dicomview.render.default_voi_key)
+    window: Window | None = None  # a window the user dragged to; wins over voi_key until reset
 
     @property
     def sop_instance_uid(self) -> str:
@@ -57,6 +59,7 @@ class Session:
     problems: list[Problem] = field(default_factory=list)
     current: int = -1
     limits: Limits = DEFAULT_LIMITS
+    invert: bool = False  # the user's inversion (key I), on top of each file's own presentation
 
     def open_file(self, file_name: str, data: bytes) -> OpenedImage | Problem:
         """Read one file; it joins the images or the problems, never raises for bad input."""
@@ -79,7 +82,7 @@ class Session:
         """Render image `index`; a decoding failure becomes a problem and the image leaves the list."""
         image = self.images[index]
         try:
-            rendered = render_frame(image.dataset, image.frame, image.voi_key)
+            rendered = render_frame(image.dataset, image.frame, image.voi_key, image.window, self.invert)
         except UnreadableFile as exc:
             problem = Problem(image.file_name, str(exc))
             self.problems.append(problem)

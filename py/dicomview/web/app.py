@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import asyncio
 
-from js import ImageData, console, document
-from pyodide.ffi import create_proxy
+from js import ImageData, console, document, requestAnimationFrame
+from pyodide.ffi import create_once_callable, create_proxy
 
 from dicomview.overlays import frame_overlays, overlays_to_rgba
-from dicomview.render import RenderedFrame, frame_view, voi_choices
+from dicomview.render import CUSTOM, RenderedFrame, frame_view, voi_choices
 from dicomview.session import OpenedImage, Problem, Session
 from dicomview.web import codecs
+from dicomview.web.gestures import Gestures
 
 
 def element(element_id: str):
@@ -52,6 +53,9 @@ class ViewerPage:
         self._proxies = []  # keep event handlers alive
         self._tasks = set()  # keep running work alive until it finishes
         self.codecs_loaded = None  # the task loading the WebAssembly codecs (load_codecs)
+        self.last_rendered: RenderedFrame | None = None
+        self.gestures = Gestures(self)
+        self._render_pending = False
 
     def load_codecs(self) -> None:
         """Start loading the codecs in the background: start-up does not wait, opening files does."""
@@ -74,6 +78,7 @@ class ViewerPage:
         self._on(element("window-preset"), "change", self.on_window_preset)
         self._on(element("frame"), "input", self.on_frame)
         self._on(element("show-overlays"), "change", self.on_show_overlays)
+        self.gestures.attach()
 
     def _on(self, target, event: str, handler) -> None:
         proxy = create_proxy(handler)
@@ -108,8 +113,19 @@ class ViewerPage:
 
     def on_window_preset(self, event) -> None:
         image = self.current_image()
-        if image is not None:
-            image.voi_key = event.target.value
+        if image is not None and event.target.value != CUSTOM:
+            image.voi_key, image.window = event.target.value, None
+            self.show(self.session.current)
+
+    def request_render(self) -> None:
+        """Re-render the current image at the next animation frame: a drag's many moves, one render each."""
+        if not self._render_pending:
+            self._render_pending = True
+            requestAnimationFrame(create_once_callable(self._render_now))
+
+    def _render_now(self, timestamp=None) -> None:
+        self._render_pending = False
+        if self.current_image() is not None:
             self.show(self.session.current)
 
     def on_frame(self, event) -> None:
@@ -147,6 +163,7 @@ class ViewerPage:
             self.add_problem(outcome)
             self.refresh_list()
             return
+        self.last_rendered = outcome
         self.draw(self.session.images[index], outcome)
         self.refresh_list()
 
@@ -199,6 +216,9 @@ class ViewerPage:
         preset.disabled = not greyscale
         choices = voi_choices(frame_view(image.dataset, image.frame))
         options = [make("option", choice.label, value=choice.key) for choice in choices]
+        if rendered.voi_key == CUSTOM:
+            window = rendered.window
+            options.insert(0, make("option", f"Custom (C {window.center:.0f} / W {window.width:.0f})", value=CUSTOM))
         preset.replaceChildren(*(options if greyscale else [make("option", "Colour image: no window")]))
         if greyscale:
             preset.value = rendered.voi_key

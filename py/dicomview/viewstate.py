@@ -1,0 +1,81 @@
+"""How the user's gestures change what is shown: window/level drag, zoom, pan, frame stepping.
+
+Plain Python, so the browser layer only forwards pointer, wheel and key events here. Conventions
+follow clinical viewers (OHIF, Weasis): left-drag horizontal = window width, vertical = window
+center (down = brighter centre value, so the image darkens); zoom and pan are a CSS transform of the
+image layers, never a resampling of canvas#image.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from dicomview.pipeline import Window
+
+MIN_ZOOM, MAX_ZOOM = 0.05, 64.0
+WHEEL_ZOOM_STEP = 1.1  # per wheel notch (100 px of deltaY)
+DRAG_ZOOM_PER_PIXEL = 1.01
+
+
+@dataclass(frozen=True)
+class View:
+    """Zoom relative to the fitted image (1 = fit), pan in CSS pixels, and the user's inversion."""
+
+    zoom: float = 1.0
+    pan_x: float = 0.0
+    pan_y: float = 0.0
+    inverted: bool = False
+
+    def css_transform(self) -> str:
+        return f"translate({self.pan_x:.2f}px, {self.pan_y:.2f}px) scale({self.zoom:.5f})"
+
+
+FIT = View()
+
+
+def window_sensitivity(value_span: float) -> float:
+    """Modality units per dragged CSS pixel: the frame's value span crossed in about 500 pixels."""
+    return max(value_span / 500.0, 0.01)
+
+
+def drag_window(start: Window, dx: float, dy: float, value_span: float) -> Window:
+    """Window after a left-drag of (dx, dy) CSS pixels from `start`: width follows x, center follows y."""
+    step = window_sensitivity(value_span)
+    width = max(start.width + dx * step, 1.0)
+    return Window(start.center + dy * step, width, start.function)
+
+
+def clamp_zoom(zoom: float) -> float:
+    return min(max(zoom, MIN_ZOOM), MAX_ZOOM)
+
+
+def zoom_about(view: View, factor: float, x: float, y: float) -> View:
+    """Zoom by `factor` keeping the point (x, y) fixed; x, y relative to the viewport's centre."""
+    zoom = clamp_zoom(view.zoom * factor)
+    ratio = zoom / view.zoom
+    return replace(view, zoom=zoom, pan_x=x - (x - view.pan_x) * ratio, pan_y=y - (y - view.pan_y) * ratio)
+
+
+def wheel_zoom_factor(delta_y: float) -> float:
+    """Ctrl+wheel: up (negative delta) zooms in."""
+    return WHEEL_ZOOM_STEP ** (-delta_y / 100.0)
+
+
+def drag_zoom(start: View, dy: float) -> View:
+    """Right-drag: up zooms in, about the viewport's centre."""
+    return zoom_about(start, DRAG_ZOOM_PER_PIXEL ** (-dy), 0.0, 0.0)
+
+
+def drag_pan(start: View, dx: float, dy: float) -> View:
+    return replace(start, pan_x=start.pan_x + dx, pan_y=start.pan_y + dy)
+
+
+def one_to_one(view: View, viewport: tuple[float, float], image: tuple[int, int]) -> View:
+    """Zoom so that one image pixel covers one CSS pixel, centred (image is columns x rows)."""
+    fitted = min(viewport[0] / image[0], viewport[1] / image[1])
+    return replace(view, zoom=clamp_zoom(1.0 / fitted), pan_x=0.0, pan_y=0.0)
+
+
+def step(current: int, count: int, delta: int) -> int:
+    """Next or previous frame or image, stopping at the ends (no wrap: a reader knows where he is)."""
+    return min(max(current + delta, 0), count - 1) if count else 0

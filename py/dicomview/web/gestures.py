@@ -1,0 +1,170 @@
+"""Mouse, wheel, touch and keyboard on the image, turned into calls of dicomview.viewstate.
+
+Left-drag (or one finger): window/level; right-drag or Ctrl+wheel: zoom; middle-drag or Shift+drag:
+pan; wheel: next/previous frame (multi-frame) or image; double-click: fit. Keys: R reset, I invert,
+F fit, 1 one-to-one, arrows and PageUp/PageDown step, ? help.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from js import document
+from pyodide.ffi import create_proxy
+
+from dicomview import viewstate
+from dicomview.pipeline import Window, min_max_window
+from dicomview.viewstate import FIT, View
+
+PREVIOUS_KEYS = ("ArrowUp", "ArrowLeft", "PageUp")
+NEXT_KEYS = ("ArrowDown", "ArrowRight", "PageDown")
+
+
+@dataclass(frozen=True)
+class Drag:
+    mode: str  # "window", "pan" or "zoom"
+    x: float
+    y: float
+    view: View
+    window: Window | None
+    span: float
+
+
+def element(element_id: str):
+    return document.getElementById(element_id)
+
+
+class Gestures:
+    """Owns the view (zoom, pan) of the page and routes gestures to the page's current image."""
+
+    def __init__(self, page) -> None:
+        self.page = page
+        self.view = FIT
+        self.drag: Drag | None = None
+        self._proxies = []
+
+    def attach(self) -> None:
+        viewport = element("viewport")
+        for name, handler in (
+            ("pointerdown", self.on_pointer_down), ("pointermove", self.on_pointer_move),
+            ("pointerup", self.on_pointer_up), ("pointercancel", self.on_pointer_up),
+            ("dblclick", self.on_double_click), ("contextmenu", lambda event: event.preventDefault()),
+        ):
+            self._on(viewport, name, handler)
+        proxy = create_proxy(self.on_wheel)
+        self._proxies.append(proxy)
+        viewport.addEventListener("wheel", proxy, passive=False)
+        self._on(document, "keydown", self.on_key)
+        self._on(element("help-close"), "click", lambda event: self.toggle_help(False))
+
+    def _on(self, target, name: str, handler) -> None:
+        proxy = create_proxy(handler)
+        self._proxies.append(proxy)
+        target.addEventListener(name, proxy)
+
+    # --- pointer --------------------------------------------------------------------------------
+    def on_pointer_down(self, event) -> None:
+        rendered, image = self.page.last_rendered, self.page.current_image()
+        if rendered is None or image is None or event.target.closest("#help") is not None:
+            return
+        if event.button == 1 or (event.button == 0 and event.shiftKey):
+            mode = "pan"
+        elif event.button == 2:
+            mode = "zoom"
+        elif event.button == 0 and rendered.voi_key:  # greyscale only: colour has no window
+            mode = "window"
+        else:
+            return
+        low, high = rendered.value_range
+        start = rendered.window or min_max_window(low, high)
+        self.drag = Drag(mode, event.clientX, event.clientY, self.view, start, high - low)
+        event.currentTarget.setPointerCapture(event.pointerId)
+        event.preventDefault()
+
+    def on_pointer_move(self, event) -> None:
+        drag = self.drag
+        if drag is None:
+            return
+        dx, dy = event.clientX - drag.x, event.clientY - drag.y
+        if drag.mode == "window":
+            self.page.current_image().window = viewstate.drag_window(drag.window, dx, dy, drag.span)
+            self.page.request_render()
+        elif drag.mode == "pan":
+            self.set_view(viewstate.drag_pan(drag.view, dx, dy))
+        else:
+            self.set_view(viewstate.drag_zoom(drag.view, dy))
+
+    def on_pointer_up(self, event) -> None:
+        self.drag = None
+
+    def on_double_click(self, event) -> None:
+        self.set_view(FIT)
+
+    def on_wheel(self, event) -> None:
+        if self.page.current_image() is None:
+            return
+        event.preventDefault()
+        if event.ctrlKey:
+            box = element("viewport").getBoundingClientRect()
+            x = event.clientX - box.left - box.width / 2
+            y = event.clientY - box.top - box.height / 2
+            self.set_view(viewstate.zoom_about(self.view, viewstate.wheel_zoom_factor(event.deltaY), x, y))
+        elif event.deltaY:
+            self.step(1 if event.deltaY > 0 else -1)
+
+    # --- keys -----------------------------------------------------------------------------------
+    def on_key(self, event) -> None:
+        if event.target.closest("input, select, textarea") is not None or event.ctrlKey or event.metaKey:
+            return
+        key = event.key
+        if key == "?":
+            self.toggle_help(None)
+        elif key == "Escape":
+            self.toggle_help(False)
+        elif self.page.current_image() is None:
+            return
+        elif key in ("r", "R"):
+            self.reset()
+        elif key in ("i", "I"):
+            self.page.session.invert = not self.page.session.invert
+            self.page.request_render()
+        elif key in ("f", "F"):
+            self.set_view(FIT)
+        elif key == "1":
+            box = element("viewport").getBoundingClientRect()
+            ds = self.page.current_image().dataset
+            self.set_view(viewstate.one_to_one(self.view, (box.width, box.height), (int(ds.Columns), int(ds.Rows))))
+        elif key in PREVIOUS_KEYS or key in NEXT_KEYS:
+            self.step(-1 if key in PREVIOUS_KEYS else 1)
+        else:
+            return
+        event.preventDefault()
+
+    # --- effects --------------------------------------------------------------------------------
+    def step(self, delta: int) -> None:
+        """Through the frames of a multi-frame image, else through the images."""
+        page, image = self.page, self.page.current_image()
+        if image.frames > 1:
+            image.frame = viewstate.step(image.frame, image.frames, delta)
+            page.request_render()
+        else:
+            index = viewstate.step(page.session.current, len(page.session.images), delta)
+            if index != page.session.current:
+                page.show(index)
+
+    def reset(self) -> None:
+        image = self.page.current_image()
+        image.window, image.voi_key = None, None
+        self.page.session.invert = False
+        self.set_view(FIT)
+        self.page.request_render()
+
+    def set_view(self, view: View) -> None:
+        self.view = view
+        stack = element("stack")
+        stack.style.transform = view.css_transform()
+        stack.dataset.zoom = f"{view.zoom:.4f}"
+
+    def toggle_help(self, show: bool | None) -> None:
+        help_panel = element("help")
+        help_panel.hidden = help_panel.hidden is False if show is None else not show
