@@ -49,6 +49,14 @@ class VoiChoice:
 
 
 MIN_MAX = VoiChoice("min-max", "Min–max of the frame")
+AUTO = VoiChoice("auto", "Auto (1st–99th percentile)")
+# Common CT windows in HU (center, width), as clinical viewers offer them (e.g. OHIF, Weasis)
+CT_PRESETS = {
+    "brain": ("CT brain", 40, 80), "subdural": ("CT subdural", 75, 215), "stroke": ("CT stroke", 40, 40),
+    "lung": ("CT lung", -600, 1500), "mediastinum": ("CT mediastinum", 50, 350),
+    "abdomen": ("CT abdomen", 40, 400), "liver": ("CT liver", 60, 160), "bone": ("CT bone", 400, 1800),
+}
+AUTO_PERCENTILES = (1.0, 99.0)
 
 
 def first_value(value: object) -> object:
@@ -97,7 +105,9 @@ def voi_choices(ds: Dataset) -> list[VoiChoice]:
     for n, item in enumerate(voi_luts(ds)):
         name = str(item.get("LUTExplanation", "") or f"VOI LUT {n + 1}")
         choices.append(VoiChoice(f"voi-lut:{n}", name))
-    return [*choices, MIN_MAX]
+    if str(ds.get("Modality", "")).upper() == "CT":
+        choices += [VoiChoice(f"preset:{key}", f"{label} (C {c} / W {w})") for key, (label, c, w) in CT_PRESETS.items()]
+    return [*choices, AUTO, MIN_MAX]
 
 
 def default_voi_key(ds: Dataset) -> str:
@@ -190,6 +200,15 @@ def frame_min_max_window(stored: np.ndarray, ds: Dataset, modality: pipeline.Mod
 CUSTOM = "custom"  # the voi_key of a window the user set by dragging
 
 
+def percentile_window(stored: np.ndarray, modality: pipeline.ModalityLut) -> Window:
+    """A robust auto-window: the 1st to 99th percentile of the frame's modality values, so a few
+    extreme pixels (metal, air, padding) do not flatten the contrast as min-max does."""
+    values = modality(stored[::4, ::4] if stored.ndim == 2 else stored)  # a subsample is plenty
+    values = values[np.isfinite(values)] if values.dtype.kind == "f" else values
+    low, high = np.percentile(values, AUTO_PERCENTILES) if values.size else (0.0, 0.0)
+    return pipeline.min_max_window(float(low), float(high))
+
+
 def choose_voi(
     ds: Dataset, stored: np.ndarray, modality: pipeline.ModalityLut, voi_key: str | None,
     window: Window | None = None,
@@ -210,6 +229,13 @@ def choose_voi(
             return voi_key, pipeline.window_voi(windows[n]), windows[n], notes
     elif kind == "voi-lut" and int(number) < len(voi_luts(ds)) and stored.dtype.kind in "iu":
         return voi_key, voi_lut_stage(ds, int(number)), None, notes
+    elif kind == "preset" and number in CT_PRESETS:
+        _, center, width = CT_PRESETS[number]
+        window = Window(float(center), float(width))
+        return voi_key, pipeline.window_voi(window), window, notes
+    elif kind == AUTO.key:
+        window = percentile_window(stored, modality)
+        return voi_key, pipeline.window_voi(window), window, notes
     elif kind != MIN_MAX.key:
         raise UnreadableFile(f"unknown VOI choice {voi_key!r}")
     window = frame_min_max_window(stored, ds, modality)

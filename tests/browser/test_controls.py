@@ -27,7 +27,7 @@ def test_the_window_menu_offers_the_files_windows_and_applies_the_choice(viewer)
     open_one(viewer, "MR-SIEMENS-DICOM-WithOverlays.dcm")
     options = viewer.eval_on_selector_all("#window-preset option", "os => os.map(o => [o.value, o.textContent])")
     assert options == [["window:0", "WINDOW1 (C 450 / W 790)"], ["window:1", "WINDOW2 (C 200 / W 443)"],
-                       ["min-max", "Min–max of the frame"]]
+                       ["auto", "Auto (1st–99th percentile)"], ["min-max", "Min–max of the frame"]]
     assert viewer.input_value("#window-preset") == "window:0"
     for key, center, width in (("window:1", "200", "443"), ("min-max", None, None), ("window:0", "450", "790")):
         before = render_count(viewer)

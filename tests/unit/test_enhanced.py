@@ -62,7 +62,7 @@ def test_each_frame_uses_its_own_rescale_and_window():
         expected = np.rint(np.clip(((modality - (c - 0.5)) / (w - 1) + 0.5) * 255, 0, 255))
         expected[modality <= c - 0.5 - (w - 1) / 2] = 0
         assert rendered.rgba[..., 0].tolist() == expected.tolist()
-    assert [c.key for c in voi_choices(frame_view(ds, 1))] == ["window:0", "min-max"]
+    assert [c.key for c in voi_choices(frame_view(ds, 1))] == ["window:0", "auto", "min-max"]
 
 
 def test_shared_groups_apply_when_a_frame_has_none():

@@ -17,7 +17,7 @@ from synthetic import image_dataset, write_dicom
 def test_overlay_pixels_are_exactly_those_dcmtk_burns_in(name):
     path = corpus_file(name)
     ds = read_dataset(path.read_bytes())
-    options = voi_options(render_frame(ds).voi_key)
+    options = voi_options(render_frame(ds))
     burnt, clean = dcm2pnm(path, *options, overlays=True), dcm2pnm(path, *options)
     changed = burnt != clean  # DCMTK paints overlay pixels white
     mask = np.logical_or.reduce([overlay.mask for overlay in frame_overlays(ds)])

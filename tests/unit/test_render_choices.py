@@ -8,7 +8,7 @@ import pytest
 from corpus import corpus_file
 from dicomview.decode import UnreadableFile, read_dataset
 from dicomview.render import MIN_MAX, NOTE_MIN_MAX, default_voi_key, render_frame, voi_choices
-from synthetic import base_dataset, write_dicom
+from synthetic import base_dataset, image_dataset, write_dicom
 
 
 def float_image(values: np.ndarray, **attributes) -> bytes:
@@ -40,7 +40,7 @@ def test_float_pixel_data_with_a_window_and_nan():
 def test_choices_list_every_window_with_its_explanation_then_min_max():
     ds = read_dataset(corpus_file("MR-SIEMENS-DICOM-WithOverlays.dcm").read_bytes())
     choices = voi_choices(ds)
-    assert [c.key for c in choices] == ["window:0", "window:1", "min-max"]
+    assert [c.key for c in choices] == ["window:0", "window:1", "auto", "min-max"]
     assert choices[0].label == "WINDOW1 (C 450 / W 790)" and choices[1].label == "WINDOW2 (C 200 / W 443)"
     assert choices[-1] == MIN_MAX
 
@@ -65,3 +65,23 @@ def test_a_missing_choice_falls_back_to_min_max_and_says_so():
     assert rendered.voi_key == "min-max" and rendered.notes == (NOTE_MIN_MAX,)
     with pytest.raises(UnreadableFile, match="unknown VOI choice"):
         render_frame(ds, 0, "sideways")
+
+
+def test_ct_files_offer_the_modality_presets_and_others_do_not():
+    ct = voi_choices(read_dataset(corpus_file("693_UNCI.dcm").read_bytes()))
+    assert [c.key for c in ct][:2] == ["window:0", "preset:brain"]
+    assert "CT lung (C -600 / W 1500)" in [c.label for c in ct]
+    mr = voi_choices(read_dataset(corpus_file("MR_small.dcm").read_bytes()))
+    assert not any(c.key.startswith("preset:") for c in mr)
+
+
+def test_auto_window_spans_the_1st_to_99th_percentile():
+    values = np.arange(10000, dtype=np.uint16).reshape(100, 100)
+    values[0, 0] = 65000  # one extreme pixel must not stretch the window
+    ds = read_dataset(write_dicom(image_dataset(values)))
+    rendered = render_frame(ds, 0, "auto")
+    sample = values[::4, ::4].astype(float)
+    low, high = np.percentile(sample, (1, 99))
+    assert rendered.voi_key == "auto"
+    assert (rendered.window.center, rendered.window.width) == pytest.approx(((low + high + 1) / 2, high - low + 1))
+    assert render_frame(ds, 0, "min-max").window.width == 65000  # 1..65000: the 0 was overwritten

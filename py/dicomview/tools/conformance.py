@@ -202,7 +202,7 @@ def reference_image(path: Path, uid: pydicom.uid.UID | None, options: Sequence[s
 
 def window_options(rendered: RenderedFrame, greyscale: bool) -> tuple[str, ...]:
     """The VOI the viewer chose by default (first window, else first VOI LUT, else min-max), asked of DCMTK."""
-    return voi_options(rendered.voi_key) if greyscale else ()
+    return voi_options(rendered) if greyscale else ()
 
 
 # ---- comparing --------------------------------------------------------------------------------------

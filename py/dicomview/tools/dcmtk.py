@@ -66,14 +66,17 @@ def dcm2pnm(
         return read_netpbm(out.read_bytes())
 
 
-def voi_options(voi_key: str) -> tuple[str, ...]:
-    """DCMTK's options for one of our VOI choices (dicomview.render.voi_choices): the same VOI."""
-    kind, _, number = voi_key.partition(":")
+def voi_options(rendered) -> tuple[str, ...]:
+    """DCMTK's options for the VOI a RenderedFrame used: the file's window or VOI LUT by number, the
+    min-max, or any other window we computed (preset, auto, dragged) given explicitly."""
+    kind, _, number = rendered.voi_key.partition(":")
     if kind == "window":
         return ("+Wi", str(int(number) + 1))
     if kind == "voi-lut":
         return ("+Wl", str(int(number) + 1))
-    return ("+Wm",)
+    if kind == "min-max" or rendered.window is None:
+        return ("+Wm",)
+    return ("+Ww", repr(rendered.window.center), repr(rendered.window.width))
 
 
 def uses_frame_groups(ds) -> bool:
