@@ -94,3 +94,23 @@ def test_images_without_overlays_clear_the_layer(viewer):
     open_one(viewer, "MR_small.dcm")
     assert not viewer.is_visible("#show-overlays")
     assert (canvas_rgba(viewer, "canvas#overlay")[..., 3] == 0).all()
+
+
+def test_the_tag_browser_searches_and_shows_values_as_text(viewer, tmp_path):
+    import pydicom
+
+    ds = pydicom.dcmread(corpus_file("MR_small.dcm"))
+    ds.StudyDescription = "<img src=x onerror=alert(1)>"
+    path = tmp_path / "tagged.dcm"
+    ds.save_as(path)
+    before = render_count(viewer)
+    viewer.set_input_files("#open-files", [str(path)])
+    wait_for_render_after(viewer, before)
+    assert viewer.locator("#tags tbody tr").count() > 50
+    viewer.fill("#tag-search", "0010,0020")
+    rows = viewer.eval_on_selector_all("#tags tbody tr", "rs => rs.map(r => r.innerText)")
+    assert len(rows) == 1 and "PatientID" in rows[0] and "4MR1" in rows[0]
+    viewer.fill("#tag-search", "studydescription")
+    assert "<img src=x onerror=alert(1)>" in viewer.text_content("#tags tbody")
+    assert viewer.locator("#tags img").count() == 0
+    viewer.fill("#tag-search", "")

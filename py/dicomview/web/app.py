@@ -10,6 +10,7 @@ import asyncio
 from js import ImageData, console, document, requestAnimationFrame
 from pyodide.ffi import create_once_callable, create_proxy
 
+from dicomview import tags
 from dicomview.overlays import frame_overlays, overlays_to_rgba
 from dicomview.render import CUSTOM, RenderedFrame, frame_view, voi_choices
 from dicomview.session import OpenedImage, Problem, Session
@@ -55,6 +56,8 @@ class ViewerPage:
         self.codecs_loaded = None  # the task loading the WebAssembly codecs (load_codecs)
         self.last_rendered: RenderedFrame | None = None
         self.gestures = Gestures(self)
+        self._tags_for: OpenedImage | None = None
+        self._tag_rows: list = []
         self._render_pending = False
 
     def load_codecs(self) -> None:
@@ -79,6 +82,7 @@ class ViewerPage:
         self._on(element("frame"), "input", self.on_frame)
         self._on(element("show-overlays"), "change", self.on_show_overlays)
         self.gestures.attach()
+        self._on(element("tag-search"), "input", lambda event: self.draw_tags())
 
     def _on(self, target, event: str, handler) -> None:
         proxy = create_proxy(handler)
@@ -197,6 +201,21 @@ class ViewerPage:
         notes.replaceChildren(*[make("p", note) for note in rendered.notes])
         self.draw_controls(image, rendered)
         self.draw_overlays(image)
+        if self._tags_for is not image:  # the rows change with the image, not with each render
+            self._tags_for, self._tag_rows = image, tags.tag_rows(image.dataset)
+            self.draw_tags()
+
+    def draw_tags(self) -> None:
+        """The tag browser: every row matching the search, as text."""
+        element("tag-browser").hidden = False
+        body = element("tags").tBodies[0]
+        rows = []
+        for row in tags.search(self._tag_rows, element("tag-search").value):
+            tr = make("tr", data_depth=str(row.depth))
+            cells = (row.tag, ("  " * row.depth) + row.keyword, row.vr, row.value)
+            tr.append(*[make("td", text) for text in cells])
+            rows.append(tr)
+        body.replaceChildren(*rows)
 
     def draw_overlays(self, image: OpenedImage) -> None:
         """The annotation layer: overlay planes of this frame, drawn above canvas#image, never into it."""

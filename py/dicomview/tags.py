@@ -1,0 +1,77 @@
+"""Every data element of a dataset as rows for the tag browser, nested sequences included, and search.
+
+Values are plain strings for the page's textContent, never HTML. Bulk and binary values are
+summarised by size, and long text is cut, so a 200 MB Pixel Data never reaches the DOM.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydicom.dataelem import DataElement
+from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
+
+BINARY_VRS = {"OB", "OW", "OF", "OD", "OL", "OV", "UN"}
+MAX_VALUE_CHARS = 256
+
+
+@dataclass(frozen=True)
+class TagRow:
+    depth: int
+    tag: str  # "(0010,0010)", or "" for a sequence item row
+    keyword: str
+    vr: str
+    value: str
+
+
+def format_tag(tag: int) -> str:
+    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+
+
+def value_text(element: DataElement) -> str:
+    """A short, plain-text rendering of one element's value."""
+    if element.VR in BINARY_VRS:
+        length = len(element.value) if isinstance(element.value, bytes | bytearray) else element.length
+        return f"<binary, {length} bytes>"
+    try:
+        value = element.value
+    except Exception as exc:  # a malformed value still gets a row
+        return f"<unreadable: {exc}>"
+    if isinstance(value, MultiValue | list | tuple):  # not any iterable: a PersonName iterates its characters
+        text = "\\".join(str(v) for v in value)
+    else:
+        text = str(value if value is not None else "")
+    return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"
+
+
+def tag_rows(ds: Dataset, depth: int = 0) -> list[TagRow]:
+    """File meta first (top level only), then every element; sequence items indented below them."""
+    rows: list[TagRow] = []
+    meta = getattr(ds, "file_meta", None) if depth == 0 else None
+    for element in [*(meta or []), *ds]:
+        tag = format_tag(int(element.tag))
+        keyword = element.keyword or ("private" if element.tag.is_private else "unknown")
+        if element.VR == "SQ":
+            items = element.value or []
+            rows.append(TagRow(depth, tag, keyword, "SQ", f"{len(items)} item(s)"))
+            for number, item in enumerate(items, start=1):
+                rows.append(TagRow(depth + 1, "", f"Item {number}", "", ""))
+                rows.extend(tag_rows(item, depth + 2))
+        else:
+            rows.append(TagRow(depth, tag, keyword, str(element.VR), value_text(element)))
+    return rows
+
+
+def matches(row: TagRow, query: str) -> bool:
+    """Keyword, tag number (with or without brackets and comma) or value, case-insensitive."""
+    needle = query.strip().lower()
+    if not needle:
+        return True
+    digits = needle.replace("(", "").replace(")", "").replace(",", "").replace(" ", "")
+    return (needle in row.keyword.lower() or needle in row.value.lower()
+            or (bool(digits) and digits in row.tag.lower().replace("(", "").replace(")", "").replace(",", "")))
+
+
+def search(rows: list[TagRow], query: str) -> list[TagRow]:
+    return [row for row in rows if matches(row, query)]
