@@ -38,6 +38,7 @@ class RenderedFrame:
     notes: tuple[str, ...] = ()
     voi_key: str = ""
     value_range: tuple[float, float] = (0.0, 0.0)  # the frame's lowest and highest modality values
+    stored: np.ndarray | None = None  # the frame's stored values, for the cursor readout
 
 
 @dataclass(frozen=True)
@@ -125,10 +126,16 @@ def voi_lut_stage(ds: Dataset, n: int) -> pipeline.VoiLut:
 
 
 # Functional groups whose attributes stand in for the top-level ones, frame by frame (PS3.3 C.7.6.16)
-FRAME_GROUPS = {
+RENDERING_GROUPS = {
     "PixelValueTransformationSequence": ("RescaleSlope", "RescaleIntercept", "RescaleType"),
     "FrameVOILUTSequence": ("WindowCenter", "WindowWidth", "WindowCenterWidthExplanation", "VOILUTFunction"),
 }
+GEOMETRY_GROUPS = {
+    "PlanePositionSequence": ("ImagePositionPatient",),
+    "PlaneOrientationSequence": ("ImageOrientationPatient",),
+    "PixelMeasuresSequence": ("PixelSpacing", "SliceThickness"),
+}
+FRAME_GROUPS = RENDERING_GROUPS | GEOMETRY_GROUPS
 
 
 def group_item(ds: Dataset, index: int, keyword: str) -> Dataset | None:
@@ -255,9 +262,9 @@ def render_greyscale(
         if highest - lowest < MAX_LUT_ENTRIES:
             lut = pipeline.grey_lut(lowest, highest, modality, voi, inverted)
             rgba32 = pipeline.apply_lut(stored, lut, lowest)
-            return RenderedFrame(pipeline.rgba32_to_bytes(rgba32), window, notes, voi_key, value_range)
+            return RenderedFrame(pipeline.rgba32_to_bytes(rgba32), window, notes, voi_key, value_range, stored)
     rgba32 = pipeline.grey_chain(np.nan_to_num(stored), modality, voi, inverted)
-    return RenderedFrame(pipeline.rgba32_to_bytes(rgba32), window, notes, voi_key, value_range)
+    return RenderedFrame(pipeline.rgba32_to_bytes(rgba32), window, notes, voi_key, value_range, stored)
 
 
 def check_renderable(ds: Dataset) -> str:
@@ -287,4 +294,4 @@ def render_frame(
         if stored.ndim != 2:
             raise UnreadableFile(f"a {photometric} frame must have one sample per pixel, got shape {stored.shape}")
         return render_greyscale(ds, stored, voi_key, window, invert)
-    return RenderedFrame(colour.colour_to_rgba(ds, stored), None)
+    return RenderedFrame(colour.colour_to_rgba(ds, stored), None, stored=stored)

@@ -79,3 +79,15 @@ def one_to_one(view: View, viewport: tuple[float, float], image: tuple[int, int]
 def step(current: int, count: int, delta: int) -> int:
     """Next or previous frame or image, stopping at the ends (no wrap: a reader knows where he is)."""
     return min(max(current + delta, 0), count - 1) if count else 0
+
+
+def client_to_pixel(box: tuple[float, float, float, float], image: tuple[int, int], x: float, y: float
+                    ) -> tuple[int, int]:
+    """(row, column) of the image pixel under client point (x, y). `box` is the image layer's
+    (left, top, width, height) on screen, transform included; the image sits in it with
+    object-fit: contain (centred, uniform scale); `image` is (columns, rows)."""
+    left, top, width, height = box
+    scale = min(width / image[0], height / image[1])
+    x0 = left + (width - image[0] * scale) / 2
+    y0 = top + (height - image[1] * scale) / 2
+    return int((y - y0) // scale), int((x - x0) // scale)

@@ -124,3 +124,21 @@ def test_question_mark_opens_the_help_and_escape_closes_it(viewer):
     viewer.keyboard.press("?")
     viewer.click("#help-close")
     assert not viewer.is_visible("#help")
+
+
+def test_the_readout_shows_hu_and_position_under_the_cursor(ct):
+    import pydicom.pixels
+
+    from dicomview.readout import readout
+
+    ds = read_dataset(corpus_file("693_UNCI.dcm").read_bytes())
+    stored = pydicom.pixels.pixel_array(ds)
+    box = ct.locator("canvas#image").bounding_box()
+    scale = min(box["width"] / 512, box["height"] / 512)
+    left = box["x"] + (box["width"] - 512 * scale) / 2
+    top = box["y"] + (box["height"] - 512 * scale) / 2
+    row, column = 300, 200
+    ct.mouse.move(left + (column + 0.5) * scale, top + (row + 0.5) * scale)
+    expected = readout(ds, stored, row, column).text()
+    ct.wait_for_function(f"document.getElementById('readout').textContent === {expected!r}")
+    assert "HU" in expected and "mm" in expected

@@ -81,9 +81,9 @@ def voi_options(rendered) -> tuple[str, ...]:
 
 def uses_frame_groups(ds) -> bool:
     """Does this enhanced multi-frame object keep its rescale or window in functional groups?"""
-    from dicomview.render import FRAME_GROUPS, group_item
+    from dicomview.render import RENDERING_GROUPS, group_item
 
-    return any(group_item(ds, 0, keyword) is not None for keyword in FRAME_GROUPS)
+    return any(group_item(ds, 0, keyword) is not None for keyword in RENDERING_GROUPS)
 
 
 def classic_frame_copy(path: Path, index: int, folder: Path) -> Path:

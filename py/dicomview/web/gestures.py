@@ -14,6 +14,8 @@ from pyodide.ffi import create_proxy
 
 from dicomview import viewstate
 from dicomview.pipeline import Window, min_max_window
+from dicomview.readout import readout
+from dicomview.render import frame_view
 from dicomview.viewstate import FIT, View
 
 PREVIOUS_KEYS = ("ArrowUp", "ArrowLeft", "PageUp")
@@ -84,6 +86,7 @@ class Gestures:
     def on_pointer_move(self, event) -> None:
         drag = self.drag
         if drag is None:
+            self.show_readout(event.clientX, event.clientY)
             return
         dx, dy = event.clientX - drag.x, event.clientY - drag.y
         if drag.mode == "window":
@@ -139,6 +142,18 @@ class Gestures:
         else:
             return
         event.preventDefault()
+
+    def show_readout(self, x: float, y: float) -> None:
+        """Stored value, modality value with unit and patient position under the cursor."""
+        rendered, image = self.page.last_rendered, self.page.current_image()
+        if rendered is None or image is None or rendered.stored is None:
+            return
+        box = element("image").getBoundingClientRect()
+        ds = image.dataset
+        row, column = viewstate.client_to_pixel(
+            (box.left, box.top, box.width, box.height), (int(ds.Columns), int(ds.Rows)), x, y)
+        shown = readout(frame_view(ds, image.frame), rendered.stored, row, column)
+        element("readout").textContent = shown.text() if shown is not None else ""
 
     # --- effects --------------------------------------------------------------------------------
     def step(self, delta: int) -> None:
