@@ -114,3 +114,24 @@ def test_the_tag_browser_searches_and_shows_values_as_text(viewer, tmp_path):
     assert "<img src=x onerror=alert(1)>" in viewer.text_content("#tags tbody")
     assert viewer.locator("#tags img").count() == 0
     viewer.fill("#tag-search", "")
+
+
+@pytest.mark.parametrize("annotations", [True, False])
+def test_export_png_is_the_image_with_or_without_the_overlay(viewer, tmp_path, annotations):
+    import io
+
+    from PIL import Image
+
+    open_one(viewer, "MR-SIEMENS-DICOM-WithOverlays.dcm")
+    viewer.set_checked("#export-annotations", annotations)
+    with viewer.expect_download() as download:
+        viewer.click("#export-png")
+    assert download.value.suggested_filename == "MR-SIEMENS-DICOM-WithOverlays.png"
+    path = tmp_path / "export.png"
+    download.value.save_as(path)
+    exported = np.asarray(Image.open(io.BytesIO(path.read_bytes())).convert("RGBA"))
+    image, overlay = canvas_rgba(viewer), canvas_rgba(viewer, "canvas#overlay")
+    expected = np.where(overlay[..., 3:] == 255, overlay, image) if annotations else image
+    assert exported.shape == image.shape
+    assert np.array_equal(exported, expected)
+    assert annotations == (not np.array_equal(exported, image))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
-from js import ImageData, console, document, requestAnimationFrame
+from js import URL, ImageData, console, document, requestAnimationFrame
 from pyodide.ffi import create_once_callable, create_proxy
 
 from dicomview import tags
@@ -83,6 +83,7 @@ class ViewerPage:
         self._on(element("show-overlays"), "change", self.on_show_overlays)
         self.gestures.attach()
         self._on(element("tag-search"), "input", lambda event: self.draw_tags())
+        self._on(element("export-png"), "click", self.on_export_png)
 
     def _on(self, target, event: str, handler) -> None:
         proxy = create_proxy(handler)
@@ -137,6 +138,27 @@ class ViewerPage:
         if image is not None:
             image.frame = min(max(int(event.target.value), 0), image.frames - 1)
             self.show(self.session.current)
+
+    def on_export_png(self, event) -> None:
+        """Download the current view at the image's natural size, with the overlay layer if asked."""
+        image = self.current_image()
+        if image is None:
+            return
+        canvas = document.createElement("canvas")
+        canvas.width, canvas.height = self.canvas.width, self.canvas.height
+        context = canvas.getContext("2d")
+        context.drawImage(self.canvas, 0, 0)
+        overlay = element("overlay")
+        if element("export-annotations").checked and not overlay.hidden and overlay.width:
+            context.drawImage(overlay, 0, 0)
+        name = image.file_name.rsplit(".", 1)[0] + (f"-frame{image.frame + 1}" if image.frames > 1 else "")
+
+        def save(blob) -> None:
+            link = make("a", href=URL.createObjectURL(blob), download=f"{name}.png")
+            link.click()
+            URL.revokeObjectURL(link.href)
+
+        canvas.toBlob(create_once_callable(save), "image/png")
 
     def on_show_overlays(self, event) -> None:
         element("overlay").hidden = not event.target.checked
