@@ -47,7 +47,7 @@ def test_pyscript_config_maps_every_browser_module_and_nothing_server_side():
 
 def test_page_loads_the_entry_point_with_the_config():
     html = (ROOT / "site" / "index.html").read_text()
-    assert '<script type="py" src="../py/main.py" config="../pyscript.toml"></script>' in html
+    assert '<script type="py" src="../py/dicomview/web/main.py" config="../pyscript.toml"></script>' in html
     for contract in ('id="open-files"', 'type="file" multiple', 'id="image"', 'id="messages"',
                      'role="alert"', 'data-runtime="loading"'):
         assert contract in html
