@@ -14,6 +14,7 @@ from pydicom.dataset import Dataset
 from dicomview.decode import DEFAULT_LIMITS, Limits, UnreadableFile, check_pixels, frame_count, read_dataset
 from dicomview.pipeline import Window
 from dicomview.render import RenderedFrame, check_renderable, render_frame
+from dicomview.series import SeriesKey, series_key, stack_order
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,10 @@ class OpenedImage:
     @property
     def sop_instance_uid(self) -> str:
         return str(self.dataset.get("SOPInstanceUID", ""))
+
+    @property
+    def series(self) -> SeriesKey:
+        return series_key(self.dataset)
 
     @property
     def label(self) -> str:
@@ -76,7 +81,26 @@ class Session:
         return image
 
     def open_batch(self, files: Iterable[tuple[str, bytes]]) -> list[OpenedImage | Problem]:
-        return [self.open_file(name, data) for name, data in files]
+        outcomes = [self.open_file(name, data) for name, data in files]
+        self.arrange()
+        return outcomes
+
+    def arrange(self) -> None:
+        """Group the images by study and series (first-opened series first) and order each as a stack;
+        the current image stays current."""
+        current = self.images[self.current] if 0 <= self.current < len(self.images) else None
+        first_seen: dict[SeriesKey, int] = {}
+        for image in self.images:
+            first_seen.setdefault(image.series, len(first_seen))
+        self.images.sort(key=lambda image: (first_seen[image.series], stack_order(image.dataset, image.file_name)))
+        self.current = self.images.index(current) if current is not None else -1
+
+    def step_in_series(self, delta: int) -> int:
+        """The index of the previous/next image of the current series, stopping at its ends."""
+        index = self.current + delta
+        if 0 <= index < len(self.images) and self.images[index].series == self.images[self.current].series:
+            return index
+        return self.current
 
     def render(self, index: int) -> RenderedFrame | Problem:
         """Render image `index`; a decoding failure becomes a problem and the image leaves the list."""

@@ -142,3 +142,34 @@ def test_the_readout_shows_hu_and_position_under_the_cursor(ct):
     expected = readout(ds, stored, row, column).text()
     ct.wait_for_function(f"document.getElementById('readout').textContent === {expected!r}")
     assert "HU" in expected and "mm" in expected
+
+
+def test_series_are_listed_as_stacks_and_the_wheel_stays_in_its_series(viewer):
+    import random
+
+    from corpus import PYDICOM_FILES
+    from dicomview.session import Session
+
+    paths = sorted((PYDICOM_FILES / "dicomdirtests" / "98892003" / "MR2").iterdir())
+    random.Random(2).shuffle(paths)
+    session = Session()
+    session.open_batch([(path.name, path.read_bytes()) for path in paths])
+    before = render_count(viewer)
+    viewer.set_input_files("#open-files", [str(path) for path in paths])
+    wait_for_render_after(viewer, before)
+    labels = viewer.eval_on_selector_all("#image-list button", "bs => bs.map(b => b.textContent.split(' · ')[0])")
+    ordered = [image.file_name for image in session.images]
+    assert labels[-len(ordered):] == ordered  # earlier tests' images stay above
+    last_of_first_series = max(n for n, image in enumerate(session.images) if image.series == session.images[0].series)
+    before = render_count(viewer)
+    viewer.locator("#image-list button", has_text=ordered[last_of_first_series]).click()
+    wait_for_render_after(viewer, before)
+    x, y = centre(viewer)
+    viewer.mouse.move(x, y)
+    viewer.mouse.wheel(0, 100)  # past the end of the series: stays
+    viewer.wait_for_timeout(300)
+    uid = session.images[last_of_first_series].sop_instance_uid
+    assert viewer.get_attribute("canvas#image", "data-sop-instance-uid") == uid
+    viewer.mouse.wheel(0, -100)
+    viewer.wait_for_function(f"document.querySelector('canvas#image').dataset.sopInstanceUid !== {uid!r}")
+    assert viewer.locator("#image-list .series-header").count() >= 3

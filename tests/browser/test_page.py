@@ -27,6 +27,7 @@ from corpus import corpus_file
 from dicomview.decode import read_dataset
 from dicomview.render import render_frame
 from dicomview.serving import static
+from dicomview.session import Session
 from synthetic import encapsulated
 
 pytestmark = pytest.mark.browser
@@ -113,9 +114,13 @@ def test_each_bad_file_gets_one_line_naming_it_and_why(opened_batch):
         assert words in matching[0], matching[0]
 
 
-def test_every_good_file_of_the_batch_is_listed(opened_batch):
+def test_every_good_file_of_the_batch_is_listed_grouped_by_series(opened_batch):
     labels = opened_batch.eval_on_selector_all("#image-list button", "bs => bs.map(b => b.textContent)")
-    assert [label.split(" · ")[0] for label in labels] == GOOD
+    session = Session()
+    session.open_batch([(name, corpus_file(name).read_bytes()) for name in GOOD])
+    assert [label.split(" · ")[0] for label in labels] == [image.file_name for image in session.images]
+    headers = opened_batch.locator("#image-list .series-header").count()
+    assert headers == len({image.series for image in session.images}) < len(GOOD)  # some share a series
 
 
 @pytest.mark.parametrize("file_name", GOOD)

@@ -13,6 +13,7 @@ from pyodide.ffi import create_once_callable, create_proxy
 from dicomview import tags
 from dicomview.overlays import frame_overlays, overlays_to_rgba
 from dicomview.render import CUSTOM, RenderedFrame, frame_view, voi_choices
+from dicomview.series import series_label
 from dicomview.session import OpenedImage, Problem, Session
 from dicomview.web import codecs
 from dicomview.web.gestures import Gestures
@@ -26,7 +27,7 @@ def make(tag: str, text: str = "", **attributes: str):
     node = document.createElement(tag)
     node.textContent = text
     for name, value in attributes.items():
-        node.setAttribute(name.replace("_", "-"), value)
+        node.setAttribute(name.rstrip("_").replace("_", "-"), value)  # class_ -> class, data_x -> data-x
     return node
 
 
@@ -178,9 +179,11 @@ class ViewerPage:
             if isinstance(outcome, Problem):
                 self.add_problem(outcome)
             await asyncio.sleep(0)  # let the page paint between files
+        new = self.session.images[first_new:]
+        self.session.arrange()
         self.refresh_list()
-        if len(self.session.images) > first_new:
-            self.show(first_new)
+        if new:
+            self.show(self.session.images.index(new[0]))
         self.status(f"{len(self.session.images)} image(s) open")
 
     def show(self, index: int) -> None:
@@ -274,7 +277,11 @@ class ViewerPage:
     def refresh_list(self) -> None:
         listing = element("image-list")
         listing.replaceChildren()
-        for index, image in enumerate(self.session.images):
+        images = self.session.images
+        for index, image in enumerate(images):
+            if index == 0 or image.series != images[index - 1].series:
+                count = sum(1 for other in images if other.series == image.series)
+                listing.append(make("li", series_label(image.dataset, count), class_="series-header"))
             button = make("button", image.label, type="button", data_index=str(index),
                           data_sop_instance_uid=image.sop_instance_uid)
             if index == self.session.current:

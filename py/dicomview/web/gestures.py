@@ -157,13 +157,13 @@ class Gestures:
 
     # --- effects --------------------------------------------------------------------------------
     def step(self, delta: int) -> None:
-        """Through the frames of a multi-frame image, else through the images."""
+        """Through the frames of a multi-frame image, else through the images of its series."""
         page, image = self.page, self.page.current_image()
         if image.frames > 1:
             image.frame = viewstate.step(image.frame, image.frames, delta)
             page.request_render()
         else:
-            index = viewstate.step(page.session.current, len(page.session.images), delta)
+            index = page.session.step_in_series(delta)
             if index != page.session.current:
                 page.show(index)
 
