@@ -202,9 +202,9 @@ def preferred_plugin(ds: Dataset) -> str:
     return ""
 
 
-def stored_frame(ds: Dataset, index: int) -> np.ndarray:
+def stored_frame(ds: Dataset, index: int, limits: Limits = DEFAULT_LIMITS) -> np.ndarray:
     """Decode one frame's stored values (no LUT applied); colour comes back as RGB."""
-    check_pixels(ds)
+    check_pixels(ds, limits)
     try:
         return pydicom_pixel_array(ds, index=index, decoding_plugin=preferred_plugin(ds))
     except (ValueError, EOFError) as exc:

@@ -188,20 +188,17 @@ def modality_lut(ds: Dataset) -> pipeline.ModalityLut:
     return lambda values: apply_modality_lut(values, ds)
 
 
-def frame_value_range(stored: np.ndarray, ds: Dataset, modality: pipeline.ModalityLut) -> tuple[float, float]:
-    """The lowest and highest modality values of the frame."""
-    if "ModalityLUTSequence" in ds or stored.dtype.kind == "f":  # not monotonic, or NaN-bearing: look at all
+def frame_value_range(
+    stored: np.ndarray, ds: Dataset, modality: pipeline.ModalityLut, extremes: tuple[int, int] | None
+) -> tuple[float, float]:
+    """The lowest and highest modality values of the frame; `extremes` are its stored min and max."""
+    if "ModalityLUTSequence" in ds or extremes is None:  # not monotonic, or float: look at every value
         values = modality(stored)
         finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
         values = finite if finite.size else np.zeros(1)
     else:  # rescale is monotonic: the extremes map to the extremes
-        values = modality(np.array([stored.min(), stored.max()], dtype=np.int64))
+        values = modality(np.array(extremes, dtype=np.int64))
     return float(np.min(values)), float(np.max(values))
-
-
-def frame_min_max_window(stored: np.ndarray, ds: Dataset, modality: pipeline.ModalityLut) -> Window:
-    """Min-max window over the frame's modality values."""
-    return pipeline.min_max_window(*frame_value_range(stored, ds, modality))
 
 
 CUSTOM = "custom"  # the voi_key of a window the user set by dragging
@@ -218,7 +215,7 @@ def percentile_window(stored: np.ndarray, modality: pipeline.ModalityLut) -> Win
 
 def choose_voi(
     ds: Dataset, stored: np.ndarray, modality: pipeline.ModalityLut, voi_key: str | None,
-    window: Window | None = None,
+    window: Window | None, value_range: tuple[float, float],
 ) -> tuple[str, pipeline.VoiLut, Window | None, tuple[str, ...]]:
     """Resolve a VOI choice to its stage; the default falls back to min-max with a note."""
     if window is not None and pipeline.window_is_usable(window):
@@ -245,7 +242,7 @@ def choose_voi(
         return voi_key, pipeline.window_voi(window), window, notes
     elif kind != MIN_MAX.key:
         raise UnreadableFile(f"unknown VOI choice {voi_key!r}")
-    window = frame_min_max_window(stored, ds, modality)
+    window = pipeline.min_max_window(*value_range)
     return MIN_MAX.key, pipeline.window_voi(window), window, notes or ((NOTE_MIN_MAX,) if kind != MIN_MAX.key else ())
 
 
@@ -254,11 +251,13 @@ def render_greyscale(
     invert: bool = False,
 ) -> RenderedFrame:
     modality = modality_lut(ds)
-    voi_key, voi, window, notes = choose_voi(ds, stored, modality, voi_key, window)
+    # the stored extremes, taken once: they bound the LUT and give the min-max and the value range
+    extremes = (int(stored.min()), int(stored.max())) if stored.dtype.kind in "iu" and stored.size else None
+    value_range = frame_value_range(stored, ds, modality, extremes) if stored.size else (0.0, 0.0)
+    voi_key, voi, window, notes = choose_voi(ds, stored, modality, voi_key, window, value_range)
     inverted = is_inverted(ds) != invert
-    value_range = frame_value_range(stored, ds, modality) if stored.size else (0.0, 0.0)
-    if stored.dtype.kind in "iu" and stored.size:
-        lowest, highest = int(stored.min()), int(stored.max())
+    if extremes is not None:
+        lowest, highest = extremes
         if highest - lowest < MAX_LUT_ENTRIES:
             lut = pipeline.grey_lut(lowest, highest, modality, voi, inverted)
             rgba32 = pipeline.apply_lut(stored, lut, lowest)
@@ -279,15 +278,17 @@ def check_renderable(ds: Dataset) -> str:
 
 
 def render_frame(
-    ds: Dataset, index: int = 0, voi_key: str | None = None, window: Window | None = None, invert: bool = False
+    ds: Dataset, index: int = 0, voi_key: str | None = None, window: Window | None = None, invert: bool = False,
+    stored: np.ndarray | None = None,
 ) -> RenderedFrame:
-    """Decode and render frame `index` (0-based) of `ds` with a VOI choice (None: the file's default),
-    or a window the user set (`window`, voi_key "custom"), inverted on top of the file's own
-    presentation if `invert`."""
+    """Render frame `index` (0-based) of `ds` with a VOI choice (None: the file's default), or a
+    window the user set (`window`, voi_key "custom"), inverted on top of the file's own presentation
+    if `invert`. `stored` is the frame already decoded (decode.stored_frame); None decodes it here."""
     frames = frame_count(ds)
     if not 0 <= index < frames:
         raise UnreadableFile(f"frame {index} does not exist (the file has {frames})")
-    stored = stored_frame(ds, index)
+    if stored is None:
+        stored = stored_frame(ds, index)
     ds = frame_view(ds, index)
     photometric = check_renderable(ds)
     if photometric in GREYSCALE:

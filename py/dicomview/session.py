@@ -9,9 +9,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
 from pydicom.dataset import Dataset
 
-from dicomview.decode import DEFAULT_LIMITS, Limits, UnreadableFile, check_pixels, frame_count, read_dataset
+from dicomview.decode import (
+    DEFAULT_LIMITS,
+    Limits,
+    UnreadableFile,
+    check_pixels,
+    frame_count,
+    read_dataset,
+    stored_frame,
+)
 from dicomview.pipeline import Window
 from dicomview.render import RenderedFrame, check_renderable, render_frame
 from dicomview.series import SeriesKey, series_key, stack_order
@@ -65,6 +74,9 @@ class Session:
     current: int = -1
     limits: Limits = DEFAULT_LIMITS
     invert: bool = False  # the user's inversion (key I), on top of each file's own presentation
+    # the last decoded frame (image, frame index, stored values): windowing, inverting and zooming
+    # re-render it many times a second, and decoding (JPEG 2000 above all) is the costly part
+    _decoded: tuple[OpenedImage, int, np.ndarray] | None = field(default=None, repr=False)
 
     def open_file(self, file_name: str, data: bytes) -> OpenedImage | Problem:
         """Read one file; it joins the images or the problems, never raises for bad input."""
@@ -102,11 +114,20 @@ class Session:
             return index
         return self.current
 
+    def decoded_frame(self, image: OpenedImage) -> np.ndarray:
+        """The image's current frame, decoded once (within this session's limits) and kept while it
+        stays the one shown."""
+        cached = self._decoded
+        if cached is None or cached[0] is not image or cached[1] != image.frame:
+            self._decoded = (image, image.frame, stored_frame(image.dataset, image.frame, self.limits))
+        return self._decoded[2]
+
     def render(self, index: int) -> RenderedFrame | Problem:
         """Render image `index`; a decoding failure becomes a problem and the image leaves the list."""
         image = self.images[index]
         try:
-            rendered = render_frame(image.dataset, image.frame, image.voi_key, image.window, self.invert)
+            rendered = render_frame(image.dataset, image.frame, image.voi_key, image.window, self.invert,
+                                    self.decoded_frame(image))
         except UnreadableFile as exc:
             problem = Problem(image.file_name, str(exc))
             self.problems.append(problem)

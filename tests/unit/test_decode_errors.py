@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 import pydicom
+import pydicom.pixels
 import pytest
 from pydicom.uid import MPEG2MPML
 
@@ -110,3 +111,16 @@ def test_rescaled_monochrome1_with_file_window():
 def test_pydicom_still_reads_what_we_wrote():
     data = write_dicom(image_dataset(np.zeros((2, 2))))
     assert pydicom.dcmread(io.BytesIO(data)).Rows == 2
+
+
+def test_a_frame_is_decoded_once_while_it_is_shown():
+    session = Session()
+    session.open_batch([("emri.dcm", corpus_file("emri_small.dcm").read_bytes())])
+    image = session.images[0]
+    first = session.decoded_frame(image)
+    image.window = None
+    session.invert = True  # re-rendering for a new presentation reuses the decoded frame
+    assert not isinstance(session.render(0), Problem) and session.decoded_frame(image) is first
+    image.frame = 3
+    assert session.decoded_frame(image) is not first
+    assert np.array_equal(session.decoded_frame(image), pydicom.pixels.pixel_array(image.dataset, index=3))
