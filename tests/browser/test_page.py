@@ -250,3 +250,11 @@ def test_missing_runtime_is_reported_not_a_hang(browser, tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_exactly_the_shown_image_is_marked_current_in_the_list(opened_batch):
+    for name in ("CT_small.dcm", "693_UNCI.dcm"):
+        select_image(opened_batch, name)
+        marked = opened_batch.eval_on_selector_all(
+            "#image-list button[aria-current='true']", "bs => bs.map(b => b.textContent.split(' · ')[0])")
+        assert marked == [name]

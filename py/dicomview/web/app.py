@@ -6,6 +6,7 @@ Every value from a file reaches the DOM through textContent or an attribute, nev
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 
 from js import URL, ImageData, console, document, requestAnimationFrame
 from pyodide.ffi import create_once_callable, create_proxy
@@ -58,6 +59,7 @@ class ViewerPage:
         self.last_rendered: RenderedFrame | None = None
         self.gestures = Gestures(self)
         self._tags_for: OpenedImage | None = None
+        self._overlays_for: tuple[OpenedImage, int] | None = None
         self._tag_rows: list = []
         self._render_pending = False
 
@@ -194,7 +196,7 @@ class ViewerPage:
             return
         self.last_rendered = outcome
         self.draw(self.session.images[index], outcome)
-        self.refresh_list()
+        self.mark_current()  # the list itself changes only when files are added or dropped
 
     # --- drawing ------------------------------------------------------------------------------
     def draw(self, image: OpenedImage, rendered: RenderedFrame) -> None:
@@ -225,7 +227,9 @@ class ViewerPage:
         notes = element("notes")
         notes.replaceChildren(*[make("p", note) for note in rendered.notes])
         self.draw_controls(image, rendered)
-        self.draw_overlays(image)
+        if self._overlays_for != (image, image.frame):  # not on every window change of a drag
+            self._overlays_for = (image, image.frame)
+            self.draw_overlays(image)
         if self._tags_for is not image:  # the rows change with the image, not with each render
             self._tags_for, self._tag_rows = image, tags.tag_rows(image.dataset)
             self.draw_tags()
@@ -278,17 +282,23 @@ class ViewerPage:
         listing = element("image-list")
         listing.replaceChildren()
         images = self.session.images
+        counts = Counter(image.series for image in images)
         for index, image in enumerate(images):
             if index == 0 or image.series != images[index - 1].series:
-                count = sum(1 for other in images if other.series == image.series)
-                listing.append(make("li", series_label(image.dataset, count), class_="series-header"))
+                listing.append(make("li", series_label(image.dataset, counts[image.series]), class_="series-header"))
             button = make("button", image.label, type="button", data_index=str(index),
                           data_sop_instance_uid=image.sop_instance_uid)
-            if index == self.session.current:
-                button.setAttribute("aria-current", "true")
             item = make("li")
             item.append(button)
             listing.append(item)
+        self.mark_current()
+
+    def mark_current(self) -> None:
+        for button in document.querySelectorAll("#image-list button[aria-current]"):
+            button.removeAttribute("aria-current")
+        button = document.querySelector(f'#image-list button[data-index="{self.session.current}"]')
+        if button is not None:
+            button.setAttribute("aria-current", "true")
 
     def add_problem(self, problem: Problem) -> None:
         element("messages").append(make("li", str(problem), data_file=problem.file_name))
