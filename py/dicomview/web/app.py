@@ -17,19 +17,8 @@ from dicomview.render import CUSTOM, RenderedFrame, frame_view, voi_choices
 from dicomview.series import series_label
 from dicomview.session import OpenedImage, Problem, Session
 from dicomview.web import codecs
+from dicomview.web.dom import Listeners, element, make
 from dicomview.web.gestures import Gestures
-
-
-def element(element_id: str):
-    return document.getElementById(element_id)
-
-
-def make(tag: str, text: str = "", **attributes: str):
-    node = document.createElement(tag)
-    node.textContent = text
-    for name, value in attributes.items():
-        node.setAttribute(name.rstrip("_").replace("_", "-"), value)  # class_ -> class, data_x -> data-x
-    return node
 
 
 def put_pixels(canvas, rgba) -> None:
@@ -53,7 +42,7 @@ class ViewerPage:
         self.session = Session()
         self.render_count = 0
         self.canvas = element("image")
-        self._proxies = []  # keep event handlers alive
+        self.listeners = Listeners()
         self._tasks = set()  # keep running work alive until it finishes
         self.codecs_loaded = None  # the task loading the WebAssembly codecs (load_codecs)
         self.last_rendered: RenderedFrame | None = None
@@ -75,23 +64,18 @@ class ViewerPage:
 
     # --- events -------------------------------------------------------------------------------
     def attach(self) -> None:
-        self._on(element("open-files"), "change", self.on_open_files)
+        self.listeners.on(element("open-files"), "change", self.on_open_files)
         for name in ("dragenter", "dragover"):
-            self._on(document, name, self.on_drag_over)
-        self._on(document, "dragleave", self.on_drag_leave)
-        self._on(document, "drop", self.on_drop)
-        self._on(element("image-list"), "click", self.on_list_click)
-        self._on(element("window-preset"), "change", self.on_window_preset)
-        self._on(element("frame"), "input", self.on_frame)
-        self._on(element("show-overlays"), "change", self.on_show_overlays)
+            self.listeners.on(document, name, self.on_drag_over)
+        self.listeners.on(document, "dragleave", self.on_drag_leave)
+        self.listeners.on(document, "drop", self.on_drop)
+        self.listeners.on(element("image-list"), "click", self.on_list_click)
+        self.listeners.on(element("window-preset"), "change", self.on_window_preset)
+        self.listeners.on(element("frame"), "input", self.on_frame)
+        self.listeners.on(element("show-overlays"), "change", self.on_show_overlays)
         self.gestures.attach()
-        self._on(element("tag-search"), "input", lambda event: self.draw_tags())
-        self._on(element("export-png"), "click", self.on_export_png)
-
-    def _on(self, target, event: str, handler) -> None:
-        proxy = create_proxy(handler)
-        self._proxies.append(proxy)
-        target.addEventListener(event, proxy)
+        self.listeners.on(element("tag-search"), "input", lambda event: self.draw_tags())
+        self.listeners.on(element("export-png"), "click", self.on_export_png)
 
     def on_open_files(self, event) -> None:
         files = list(event.target.files)

@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from js import document
-from pyodide.ffi import create_proxy
 
 from dicomview import viewstate
 from dicomview.pipeline import Window, min_max_window
 from dicomview.readout import readout
 from dicomview.render import frame_view
 from dicomview.viewstate import FIT, View
+from dicomview.web.dom import Listeners, element
 
 PREVIOUS_KEYS = ("ArrowUp", "ArrowLeft", "PageUp")
 NEXT_KEYS = ("ArrowDown", "ArrowRight", "PageDown")
@@ -32,10 +32,6 @@ class Drag:
     span: float
 
 
-def element(element_id: str):
-    return document.getElementById(element_id)
-
-
 class Gestures:
     """Owns the view (zoom, pan) of the page and routes gestures to the page's current image."""
 
@@ -43,7 +39,7 @@ class Gestures:
         self.page = page
         self.view = FIT
         self.drag: Drag | None = None
-        self._proxies = []
+        self.listeners = Listeners()
 
     def attach(self) -> None:
         viewport = element("viewport")
@@ -52,17 +48,10 @@ class Gestures:
             ("pointerup", self.on_pointer_up), ("pointercancel", self.on_pointer_up),
             ("dblclick", self.on_double_click), ("contextmenu", lambda event: event.preventDefault()),
         ):
-            self._on(viewport, name, handler)
-        proxy = create_proxy(self.on_wheel)
-        self._proxies.append(proxy)
-        viewport.addEventListener("wheel", proxy, passive=False)
-        self._on(document, "keydown", self.on_key)
-        self._on(element("help-close"), "click", lambda event: self.toggle_help(False))
-
-    def _on(self, target, name: str, handler) -> None:
-        proxy = create_proxy(handler)
-        self._proxies.append(proxy)
-        target.addEventListener(name, proxy)
+            self.listeners.on(viewport, name, handler)
+        self.listeners.on(viewport, "wheel", self.on_wheel, passive=False)  # it must preventDefault
+        self.listeners.on(document, "keydown", self.on_key)
+        self.listeners.on(element("help-close"), "click", lambda event: self.toggle_help(False))
 
     # --- pointer --------------------------------------------------------------------------------
     def on_pointer_down(self, event) -> None:
