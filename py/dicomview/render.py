@@ -149,8 +149,9 @@ def group_item(ds: Dataset, index: int, keyword: str) -> Dataset | None:
 
 def frame_view(ds: Dataset, index: int) -> Dataset:
     """The dataset as frame `index` of an enhanced multi-frame object sees it: a shallow copy whose
-    top-level rescale and window attributes come from the frame's Pixel Value Transformation and
-    Frame VOI LUT functional groups. Classic datasets are returned unchanged."""
+    top-level rescale, window and geometry attributes come from the frame's functional groups
+    (FRAME_GROUPS: Pixel Value Transformation, Frame VOI LUT, Plane Position and Orientation, Pixel
+    Measures). Classic datasets are returned unchanged."""
     if "PerFrameFunctionalGroupsSequence" not in ds and "SharedFunctionalGroupsSequence" not in ds:
         return ds
     view = ds.copy()  # keeps the read encoding (pydicom needs it for OW LUT data)...
