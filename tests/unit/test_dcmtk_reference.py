@@ -15,7 +15,7 @@ import pytest
 from corpus import all_dicom_files, corpus_file
 from dicomview.decode import UnreadableFile, check_pixels, read_dataset, transfer_syntax
 from dicomview.render import render_frame, voi_choices
-from dicomview.tools.conformance import DCMTK_WRONG_USE_TWIN
+from dicomview.tools.conformance import DCMTK_WRONG_USE_TWIN, reference_path
 from dicomview.tools.dcmtk import DCM2PNM_SYNTAXES, dcm2pnm, uses_frame_groups, voi_options
 
 # DCMTK 3.6.7 renders 32-bit big-endian pixel data unlike its own rendering of the little-endian
@@ -24,8 +24,8 @@ from dicomview.tools.dcmtk import DCM2PNM_SYNTAXES, dcm2pnm, uses_frame_groups, 
 
 
 def reference_file(path):
-    """The file DCMTK renders as our reference: the file itself, or its twin where DCMTK is wrong."""
-    return path.with_name(DCMTK_WRONG_USE_TWIN.get(path.name, path.name))
+    """The file DCMTK renders as our reference (the conformance tool's rule: the twin where DCMTK is wrong)."""
+    return reference_path(path)[0]
 
 pytestmark = pytest.mark.dcmtk
 
