@@ -135,6 +135,8 @@ class Batch:
     skipped: list[Skipped] = field(default_factory=list)
     directories: list[DicomDir] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)  # every path seen, for the DICOMDIR references
+    reported: int = 0  # problems and skipped files the page has shown so far
+    reported_skipped: int = 0
 
     def add(self, entries: Iterable[Entry], front: bool = False) -> None:
         """Queue entries (an archive's members go first, so they are read while it is in memory)."""
@@ -223,13 +225,9 @@ class Batch:
 
     def summary(self) -> str:
         """What was skipped and what the DICOMDIRs referenced, in one line ("" when nothing was)."""
-        counts = Counter(item.kind for item in self.skipped)
-        parts = [f"{n} {kind if n == 1 else PLURALS[kind]}" for kind, n in counts.items()]
-        text = f"{', '.join(parts)} skipped" if parts else ""
-        if self.directories:
-            references = sum(len(directory.references) for directory in self.directories)
-            read = f"{len(self.directories)} DICOMDIR{'s' if len(self.directories) > 1 else ''} read"
-            text += ("; " if text else "") + f"{read} ({references} file references)"
+        text = skipped_summary(self.skipped)
+        if count := len(self.directories):  # references not opened have their own line; the rest were found
+            text += ("; " if text else "") + f"{count} DICOMDIR{'s' if count > 1 else ''} read"
         return text
 
     def run(self, read: Callable[[Entry], bytes], progress: Callable[[str], None] = lambda text: None) -> list[Problem]:
@@ -239,6 +237,22 @@ class Batch:
             progress(self.progress_text())
             self.feed(entry, None if entry.read else read(entry))
         return self.finish()
+
+
+def skipped_summary(skipped: Iterable[Skipped]) -> str:
+    """"3 non-DICOM files, 1 hidden or system file skipped" ("" when none was)."""
+    counts = Counter(item.kind for item in skipped)
+    parts = [f"{n} {kind if n == 1 else PLURALS[kind]}" for kind, n in counts.items()]
+    return f"{', '.join(parts)} skipped" if parts else ""
+
+
+def diagnostics_text(problems: Iterable[Problem], skipped: Iterable[Skipped]) -> str:
+    """The diagnostics panel as plain text, for the clipboard: one line per file."""
+    lines = [str(problem) for problem in problems]
+    skipped = list(skipped)
+    if skipped:
+        lines += ["", skipped_summary(skipped) + ":"] + [str(item) for item in skipped]
+    return "\n".join(lines) + "\n"
 
 
 def missing_references(missing: list[str], total: int) -> str:
