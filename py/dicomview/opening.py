@@ -242,7 +242,7 @@ class Batch:
 def skipped_summary(skipped: Iterable[Skipped]) -> str:
     """"3 non-DICOM files, 1 hidden or system file skipped" ("" when none was)."""
     counts = Counter(item.kind for item in skipped)
-    parts = [f"{n} {kind if n == 1 else PLURALS[kind]}" for kind, n in counts.items()]
+    parts = [f"{n} {kind if n == 1 else plural}" for kind, plural in PLURALS.items() if (n := counts[kind])]
     return f"{', '.join(parts)} skipped" if parts else ""
 
 

@@ -180,7 +180,7 @@ def test_a_zip_with_nested_folders_and_archives_opens_its_images(tmp_path):
     assert problem.file_name == "study.zip/bad/cut.dcm" and "truncated" in problem.reason
     # the archive, its 6 readable members, then the inner archive's 2: the total grows as archives open
     assert progress[0] == "Reading 1 of 1 files" and progress[-1] == "Reading 9 of 9 files"
-    assert batch.summary() == "2 hidden or system files, 2 non-DICOM files, 1 DICOM object without images skipped"
+    assert batch.summary() == "2 non-DICOM files, 1 DICOM object without images, 2 hidden or system files skipped"
 
 
 def test_a_damaged_zip_is_one_line_and_the_batch_goes_on(tmp_path):

@@ -25,8 +25,9 @@ def chosen_entries(files) -> list[Entry]:
 
 
 def folder_entries(files) -> list[Entry]:
-    """Files of a folder (Open folder…): their path inside it is webkitRelativePath."""
-    return [Entry(file.webkitRelativePath or file.name, chosen=False, handle=file) for file in files]
+    """Files of a folder (Open folder…): their path inside it is webkitRelativePath; read in name order."""
+    entries = [Entry(file.webkitRelativePath or file.name, chosen=False, handle=file) for file in files]
+    return sorted(entries, key=lambda entry: entry.path)
 
 
 def js_call(function, *args):
