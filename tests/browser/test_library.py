@@ -111,6 +111,10 @@ def test_clicking_a_series_shows_its_first_image_and_marks_it_current(folder):
         wait_for_render_after(page, before)
         first = expected.session.images[entries[number].first]
         assert page.get_attribute("canvas#image", "data-sop-instance-uid") == first.sop_instance_uid
+        for _ in range(2):  # re-rendered (inverted, and back): the series stays marked
+            before = render_count(page)
+            page.keyboard.press("i")
+            wait_for_render_after(page, before)
         current = page.eval_on_selector_all("#series-list button[aria-current='true']",
                                             "bs => bs.map(b => b.dataset.series)")
         assert current == [str(number)]

@@ -120,7 +120,6 @@ class ViewerPage:
 
     def _render_now(self, timestamp=None) -> None:
         self._render_pending = False
-        self.library = Library(self)  # opening folders/archives, series list, diagnostics
         if self.current_image() is not None:
             self.show(self.session.current)
 
@@ -274,6 +273,7 @@ class ViewerPage:
 
     def add_problem(self, problem: Problem) -> None:
         element("messages").append(make("li", str(problem), data_file=problem.file_name))
+        self.library.count_problems()
         element("problems").hidden = False
 
     def status(self, text: str) -> None:

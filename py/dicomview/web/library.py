@@ -124,25 +124,22 @@ class Library:
 
     # --- diagnostics --------------------------------------------------------------------------
     def report(self, batch: Batch) -> None:
-        """The batch's new lines in #messages as they come (one per file, the contract), and its
-        skipped files counted."""
+        """The batch's new lines in #messages as they come (one per file, the contract), and its new
+        skipped files counted and named under Skipped files."""
         for problem in batch.problems[batch.reported:]:
             self.page.add_problem(problem)
-        for item in batch.skipped[batch.reported_skipped:]:
-            self.skipped.append(item)
-        if len(batch.problems) > batch.reported or len(batch.skipped) > batch.reported_skipped:
-            batch.reported, batch.reported_skipped = len(batch.problems), len(batch.skipped)
-            self.draw_diagnostics()
+        new = batch.skipped[batch.reported_skipped:]
+        batch.reported, batch.reported_skipped = len(batch.problems), len(batch.skipped)
+        if new:
+            self.skipped += new
+            element("skipped-list").append(*[make("li", str(item), data_file=item.path) for item in new])
+            element("skipped").textContent = skipped_summary(self.skipped)
+            for part in ("skipped", "skipped-details", "problems"):
+                element(part).hidden = False
 
-    def draw_diagnostics(self) -> None:
-        problems = len(self.page.session.problems)
-        element("problem-count").textContent = f"({problems})" if problems else ""
-        element("skipped").textContent = skipped_summary(self.skipped)
-        element("skipped").hidden = element("skipped-details").hidden = not self.skipped
-        element("skipped-list").replaceChildren(*[make("li", str(item), data_file=item.path)
-                                                  for item in self.skipped])
-        if self.skipped:
-            element("problems").hidden = False
+    def count_problems(self) -> None:
+        count = element("messages").childElementCount
+        element("problem-count").textContent = f"({count})" if count else ""
 
     def on_copy(self, event) -> None:
         text = diagnostics_text(self.page.session.problems, self.skipped)
