@@ -33,6 +33,11 @@ def downsample(rgba: np.ndarray, size: int = THUMBNAIL_SIZE) -> np.ndarray:
     return np.rint(means).astype(np.uint8)
 
 
+def middle_frame(frames: int) -> int:
+    """The frame a multi-frame image is shown by in the series list: its middle one, as for stacks."""
+    return frames // 2
+
+
 def thumbnail(ds: Dataset, frame: int = 0, limits: Limits = DEFAULT_LIMITS,
               size: int = THUMBNAIL_SIZE) -> np.ndarray | None:
     """The frame with its default window, downsampled; None if it cannot be decoded (the image's own

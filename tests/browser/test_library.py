@@ -16,7 +16,7 @@ from corpus import PYDICOM_FILES, corpus_file
 from dicomview.opening import Batch, Entry, diagnostics_text
 from dicomview.session import Session
 from dicomview.studies import group_studies
-from dicomview.thumbnails import thumbnail
+from dicomview.thumbnails import middle_frame, thumbnail
 from synthetic import image_dataset, write_dicom
 
 pytestmark = pytest.mark.browser
@@ -98,7 +98,8 @@ def test_each_thumbnail_is_the_pipelines_middle_image_downsampled(folder):
         image = expected.session.images[entry.thumbnail_index]
         selector = f'#series-list button[data-series="{number}"] canvas'
         assert page.get_attribute(selector, "data-sop-instance-uid") == image.sop_instance_uid
-        reference = thumbnail(image.dataset, image.frames // 2)
+        reference = thumbnail(image.dataset, middle_frame(image.frames))
+        assert page.get_attribute(selector, "data-frame") == str(middle_frame(image.frames))
         assert np.array_equal(canvas_rgba(page, selector), reference), entry.title
 
 

@@ -224,3 +224,23 @@ def test_an_image_without_a_preamble_in_a_folder_is_still_read(tmp_path):
     (tmp_path / "dir" / "IMG0001").write_bytes(bare)
     batch, _ = run(folder_entries(tmp_path / "dir"))
     assert [image.file_name for image in batch.opened] == ["dir/IMG0001"], batch.problems
+
+
+def patched_central_directory(data: bytes, offset: int, value: bytes) -> bytes:
+    """An archive whose (single) central directory record says something else at `offset`
+    (PKWARE APPNOTE 4.3.12: +8 general purpose flags, +24 uncompressed size)."""
+    start = data.index(b"PK\x01\x02")
+    return data[:start + offset] + value + data[start + offset + len(value):]
+
+
+@pytest.mark.parametrize(("offset", "value", "reason"), [
+    (8, b"\x01\x00", "encrypted in its zip archive (password-protected archives are not supported)"),
+    (24, (3 << 30).to_bytes(4, "little"), "too large in its zip archive (3221225472 bytes)"),
+])
+def test_encrypted_and_oversized_members_are_named_without_inflating_them(tmp_path, offset, value, reason):
+    archive = tmp_path / "a.zip"
+    archive.write_bytes(patched_central_directory(zip_bytes({"x/CT.dcm": corpus_file("CT_small.dcm").read_bytes()}),
+                                                  offset, value))
+    batch, _ = run([Entry("a.zip", True, handle=archive)])
+    assert [str(p) for p in batch.problems] == [f"a.zip/x/CT.dcm: {reason}"]
+    assert batch.opened == []

@@ -13,7 +13,7 @@ from pyodide.ffi import create_once_callable
 
 from dicomview.opening import Batch, Entry, Skipped, diagnostics_text, skipped_summary
 from dicomview.studies import SeriesEntry, group_studies
-from dicomview.thumbnails import thumbnail
+from dicomview.thumbnails import middle_frame, thumbnail
 from dicomview.web.dom import element, make
 
 YIELD_EVERY_S = 0.025  # hand the page back to the browser at least this often while reading
@@ -183,7 +183,7 @@ class Library:
             if generation != self._generation:
                 return
             image = session.images[entry.thumbnail_index]
-            frame = image.frames // 2
+            frame = middle_frame(image.frames)
             key = (image.sop_instance_uid, frame)
             if key not in self._thumbnails:
                 self._thumbnails[key] = thumbnail(image.dataset, frame, session.limits)
