@@ -73,7 +73,9 @@ class DicomDir:
 
 
 def is_hidden(path: str) -> bool:
-    parts = [part for part in path.split("/") if part]
+    """A hidden or system file or folder below the folder opened (whose own name does not count: the
+    user chose it)."""
+    parts = [part for part in path.split("/") if part][1:]
     return any(part.startswith(".") or part.casefold() in SYSTEM_FILES for part in parts)
 
 

@@ -244,3 +244,29 @@ def test_encrypted_and_oversized_members_are_named_without_inflating_them(tmp_pa
     batch, _ = run([Entry("a.zip", True, handle=archive)])
     assert [str(p) for p in batch.problems] == [f"a.zip/x/CT.dcm: {reason}"]
     assert batch.opened == []
+
+
+def test_hidden_folders_below_the_one_opened_are_skipped_but_not_the_one_opened(tmp_path):
+    root = tmp_path / ".export"
+    (root / ".git").mkdir(parents=True)
+    (root / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    shutil.copy(corpus_file("CT_small.dcm"), root / "CT_small.dcm")
+    batch, progress = run(folder_entries(root))
+    assert [image.file_name for image in batch.opened] == [".export/CT_small.dcm"]
+    assert [str(item) for item in batch.skipped] == [".export/.git/HEAD: hidden or system file"]
+    assert progress == ["Reading 1 of 1 files"]  # the hidden file is not even read
+
+
+def test_a_file_set_in_a_zip_finds_its_references_inside_the_archive(tmp_path):
+    archive = tmp_path / "cd.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for path in sorted((FILE_SET / "77654033").rglob("*")):
+            zipped.write(path, path.relative_to(FILE_SET).as_posix())
+        zipped.write(FILE_SET / "DICOMDIR", "DICOMDIR")
+    batch, _ = run([Entry("cd.zip", True, handle=archive)])
+    (line,) = batch.problems
+    referenced = file_set_paths(FILE_SET / "DICOMDIR", "cd.zip")
+    inside = {path for path in referenced if path.startswith("cd.zip/77654033/")}
+    assert {image.file_name for image in batch.opened} == inside
+    assert line.file_name == "cd.zip/DICOMDIR"
+    assert line.reason.startswith(f"references {len(referenced - inside)} of {len(referenced)} files")
