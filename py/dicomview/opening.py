@@ -40,6 +40,7 @@ MAX_MEMBER_BYTES = 1 << 30  # a zip member declaring more is refused before it i
 NON_DICOM = "non-DICOM file"
 NON_IMAGE = "DICOM object without images"
 HIDDEN = "hidden or system file"
+TOO_LARGE = "too large to read in this browser tab"
 PLURALS = {NON_DICOM: "non-DICOM files", NON_IMAGE: "DICOM objects without images", HIDDEN: "hidden or system files"}
 
 
@@ -161,24 +162,34 @@ class Batch:
     def progress_text(self) -> str:
         return f"Reading {min(self.done + 1, self.total)} of {self.total} files"
 
-    def feed(self, entry: Entry, data: bytes | None = None) -> None:
-        """Handle one entry: its bytes are `data`, or come from entry.read (archive members)."""
+    def unreadable(self, entry: Entry, reason: str) -> None:
+        """The entry's bytes could not be had (too large for the tab, moved since it was chosen)."""
         self.queue.popleft()
         self.done += 1
-        try:
-            if data is None:
+        self.add_problem(entry.path, reason)
+
+    def feed(self, entry: Entry, data: bytes | None = None) -> None:
+        """Handle one entry: its bytes are `data`, or come from entry.read (archive members)."""
+        if data is None:
+            try:
                 data = entry.read()
-        except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError) as exc:
-            self._problem(entry.path, f"cannot be read from its archive ({exc})")
-            return
+            except MemoryError:
+                return self.unreadable(entry, TOO_LARGE)
+            except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError) as exc:
+                return self.unreadable(entry, f"cannot be read from its archive ({exc})")
+        self.queue.popleft()
+        self.done += 1
         if data[128:132] != b"DICM" and data[:4] == ZIP_MAGIC:
             self._expand(entry, data)
             return
         try:
             ds = read_dataset(data)
+        except MemoryError:
+            self.add_problem(entry.path, TOO_LARGE)
+            return
         except UnreadableFile as exc:
             if entry.chosen or data[128:132] == b"DICM":
-                self._problem(entry.path, str(exc))
+                self.add_problem(entry.path, str(exc))
             else:
                 self.skipped.append(Skipped(entry.path, NON_DICOM))
             return
@@ -190,7 +201,7 @@ class Batch:
             outcome = self.session.open_dataset(entry.path, ds)
             (self.problems if isinstance(outcome, Problem) else self.opened).append(outcome)
 
-    def _problem(self, path: str, reason: str) -> None:
+    def add_problem(self, path: str, reason: str) -> None:
         self.problems.append(self.session.add_problem(path, reason))
 
     def _expand(self, entry: Entry, data: bytes) -> None:
@@ -199,17 +210,17 @@ class Batch:
             archive = zipfile.ZipFile(io.BytesIO(data))
             members = [info for info in archive.infolist() if not info.is_dir()]
         except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-            self._problem(entry.path, f"a damaged zip archive ({exc})")
+            self.add_problem(entry.path, f"a damaged zip archive ({exc})")
             return
         entries = []
         for info in members:
             path = member_path(entry.path, info.filename)
             if info.flag_bits & 0x1:
                 self.paths.append(path)
-                self._problem(path, "encrypted in its zip archive (password-protected archives are not supported)")
+                self.add_problem(path, "encrypted in its zip archive (password-protected archives are not supported)")
             elif info.file_size > MAX_MEMBER_BYTES:
                 self.paths.append(path)
-                self._problem(path, f"too large in its zip archive ({info.file_size} bytes)")
+                self.add_problem(path, f"too large in its zip archive ({info.file_size} bytes)")
             else:
                 entries.append(Entry(path, False, read=partial(archive.read, info)))
         self.add(entries, front=True)
@@ -221,7 +232,7 @@ class Batch:
         for directory in self.directories:
             missing = [ref for ref in directory.references if comparable(ref) not in present]
             if missing:
-                self._problem(directory.path, missing_references(missing, len(directory.references)))
+                self.add_problem(directory.path, missing_references(missing, len(directory.references)))
         self.session.arrange()
         return self.problems
 

@@ -270,3 +270,14 @@ def test_a_file_set_in_a_zip_finds_its_references_inside_the_archive(tmp_path):
     assert {image.file_name for image in batch.opened} == inside
     assert line.file_name == "cd.zip/DICOMDIR"
     assert line.reason.startswith(f"references {len(referenced - inside)} of {len(referenced)} files")
+
+
+def test_a_file_too_large_for_the_tab_is_named_and_the_batch_goes_on():
+    """Pyodide's heap is at most 4 GiB: a file or member that cannot be held becomes a line."""
+    def exhausted() -> bytes:
+        raise MemoryError
+
+    batch, _ = run([Entry("huge.zip/IM1", False, read=exhausted),
+                    Entry("CT_small.dcm", True, handle=corpus_file("CT_small.dcm"))])
+    assert [str(p) for p in batch.problems] == ["huge.zip/IM1: too large to read in this browser tab"]
+    assert [image.file_name for image in batch.opened] == ["CT_small.dcm"] and batch.done == batch.total == 2

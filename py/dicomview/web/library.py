@@ -9,9 +9,9 @@ import asyncio
 import time
 
 from js import Array, Promise, console, document, navigator
-from pyodide.ffi import create_once_callable
+from pyodide.ffi import JsException, create_once_callable
 
-from dicomview.opening import Batch, Entry, Skipped, diagnostics_text, skipped_summary
+from dicomview.opening import TOO_LARGE, Batch, Entry, Skipped, diagnostics_text, skipped_summary
 from dicomview.studies import SeriesEntry, group_studies
 from dicomview.thumbnails import middle_frame, thumbnail
 from dicomview.web.dom import element, make
@@ -93,7 +93,10 @@ class Library:
         batch.add(entries)
         for directory in directories:
             page.status(f"Listing {directory.name}…")
-            batch.add(await walk(directory))
+            try:
+                batch.add(await walk(directory))
+            except JsException as exc:  # a folder the browser may not list (permissions, removed)
+                batch.add_problem(directory.name, f"the folder could not be listed ({exc})")
         await self.read(batch)
         batch.finish()
         self.report(batch)
@@ -113,8 +116,14 @@ class Library:
             while (entry := batch.next_entry()) is not None:
                 bar.max, bar.value = batch.total, batch.done
                 self.page.status(batch.progress_text())
-                data = None if entry.read else (await entry.handle.arrayBuffer()).to_bytes()
-                batch.feed(entry, data)
+                try:
+                    data = None if entry.read else (await entry.handle.arrayBuffer()).to_bytes()
+                except MemoryError:
+                    batch.unreadable(entry, TOO_LARGE)
+                except JsException as exc:  # NotReadableError: moved or changed since it was chosen
+                    batch.unreadable(entry, f"could not be read ({exc})")
+                else:
+                    batch.feed(entry, data)
                 self.report(batch)
                 if time.monotonic() - last_yield >= YIELD_EVERY_S:
                     await asyncio.sleep(0)
