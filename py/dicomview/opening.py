@@ -41,6 +41,8 @@ NON_DICOM = "non-DICOM file"
 NON_IMAGE = "DICOM object without images"
 HIDDEN = "hidden or system file"
 TOO_LARGE = "too large to read in this browser tab"
+PEEK_ABOVE_BYTES = 1 << 20  # files found in folders above this size are checked by their first bytes first
+BARE_DATASET_STARTS = {b"\x00\x00", b"\x02\x00", b"\x08\x00", b"\x00\x02", b"\x00\x08"}
 PLURALS = {NON_DICOM: "non-DICOM files", NON_IMAGE: "DICOM objects without images", HIDDEN: "hidden or system files"}
 
 
@@ -118,6 +120,12 @@ def sop_class_name(ds: Dataset) -> str:
     return UID(uid).name if uid else "no SOP Class"
 
 
+def may_be_dicom(head: bytes) -> bool:
+    """From a file's first 132 bytes: a DICM preamble (PS3.10 7.1), a zip archive, or what a bare
+    dataset starts with (a little- or big-endian tag of group 0000, 0002 or 0008)."""
+    return head[128:132] == b"DICM" or head[:4] == ZIP_MAGIC or head[:2] in BARE_DATASET_STARTS
+
+
 def member_path(archive_path: str, member: str) -> str:
     """An archive member's path under the archive's own ("scans.zip/CT/1.dcm"); ".." and absolute
     names stay inside it (the path is only shown, but it must not pretend to be elsewhere)."""
@@ -161,6 +169,16 @@ class Batch:
 
     def progress_text(self) -> str:
         return f"Reading {min(self.done + 1, self.total)} of {self.total} files"
+
+    def skip_unread(self, entry: Entry, head: bytes) -> bool:
+        """Skip a large file found in a folder whose first bytes rule DICOM out (a viewer's .exe on a
+        CD, a video), without reading the rest; True when skipped."""
+        if entry.chosen or may_be_dicom(head):
+            return False
+        self.queue.popleft()
+        self.done += 1
+        self.skipped.append(Skipped(entry.path, NON_DICOM))
+        return True
 
     def unreadable(self, entry: Entry, reason: str) -> None:
         """The entry's bytes could not be had (too large for the tab, moved since it was chosen)."""
@@ -248,7 +266,10 @@ class Batch:
         the page runs the same loop with an await between files."""
         while (entry := self.next_entry()) is not None:
             progress(self.progress_text())
-            self.feed(entry, None if entry.read else read(entry))
+            data = None if entry.read else read(entry)
+            if data is not None and len(data) > PEEK_ABOVE_BYTES and self.skip_unread(entry, data[:132]):
+                continue  # the page reads only these first bytes
+            self.feed(entry, data)
         return self.finish()
 
 

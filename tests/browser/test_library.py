@@ -158,6 +158,18 @@ def test_a_zip_archive_opens_with_its_nested_folders_and_archives(viewer, tmp_pa
     assert {"export.zip/PATIENT/readme.html", "export.zip/__MACOSX/PATIENT/._CT_small.dcm"} <= set(skipped)
 
 
+def test_a_large_program_on_a_cd_is_skipped_by_its_first_bytes(viewer, tmp_path):
+    folder = tmp_path / "CD"
+    folder.mkdir()
+    (folder / "viewer.exe").write_bytes(b"MZ\x90\x00" + bytes(3 << 20))
+    (folder / "IM1").write_bytes(corpus_file("MR_small.dcm").read_bytes())
+    before_lines = len(problem_lines(viewer))
+    wait_until_read(viewer, lambda: viewer.set_input_files("#open-folder", str(folder)))
+    assert viewer.locator("#status-text").text_content().endswith(" image(s) open · 1 non-DICOM file skipped")
+    assert "CD/IM1" in image_paths(viewer) and len(problem_lines(viewer)) == before_lines
+    assert viewer.locator("#skipped-list li[data-file='CD/viewer.exe']").count() == 1
+
+
 def test_a_dropped_directory_is_walked(browser, server_url):
     """A real drop of a real directory: Chrome DevTools' Input.dispatchDragEvent with a path, as the
     operating system hands it to Chromium; the page gets FileSystemDirectoryEntry items to walk."""

@@ -23,6 +23,7 @@ from dicomview.opening import (
     Batch,
     Entry,
     comparable,
+    may_be_dicom,
     member_path,
 )
 from dicomview.session import Session
@@ -281,3 +282,36 @@ def test_a_file_too_large_for_the_tab_is_named_and_the_batch_goes_on():
                     Entry("CT_small.dcm", True, handle=corpus_file("CT_small.dcm"))])
     assert [str(p) for p in batch.problems] == ["huge.zip/IM1: too large to read in this browser tab"]
     assert [image.file_name for image in batch.opened] == ["CT_small.dcm"] and batch.done == batch.total == 2
+
+
+def test_large_files_that_cannot_be_dicom_are_skipped_by_their_first_bytes(tmp_path):
+    """A CD's viewer program or a video is ruled out by its first bytes; a DICOM file, a bare dataset,
+    an archive are not."""
+    ds = image_dataset(np.zeros((2, 2)))
+    del ds.file_meta
+    bare = io.BytesIO()
+    pydicom.dcmwrite(bare, ds, implicit_vr=True, little_endian=True)
+    for head in (corpus_file("CT_small.dcm").read_bytes(), bare.getvalue(), zip_bytes({"a": b"b"})):
+        assert may_be_dicom(head[:132])
+    for head in (b"MZ\x90\x00" + bytes(128), b"%PDF-1.7\n" + bytes(128), b"\x89PNG\r\n\x1a\n" + bytes(128)):
+        assert not may_be_dicom(head[:132])
+    folder = tmp_path / "CD"
+    folder.mkdir()
+    (folder / "viewer.exe").write_bytes(b"MZ\x90\x00" + bytes(3 << 20))
+    shutil.copy(corpus_file("CT_small.dcm"), folder / "IM1")
+    batch, progress = run(folder_entries(folder))
+    assert [str(item) for item in batch.skipped] == ["CD/viewer.exe: non-DICOM file"]
+    assert [image.file_name for image in batch.opened] == ["CD/IM1"] and batch.problems == []
+    assert progress == ["Reading 1 of 2 files", "Reading 2 of 2 files"]
+
+
+def test_skipping_by_the_first_bytes_counts_the_file_and_spares_picked_ones():
+    batch = Batch(Session())
+    batch.add([Entry("setup.exe", True), Entry("CD/setup.exe", False), Entry("CD/IM1", False)])
+    exe = b"MZ\x90\x00" + bytes(128)
+    assert not batch.skip_unread(batch.next_entry(), exe)  # picked by name: read and reported
+    batch.unreadable(batch.next_entry(), "gone")
+    assert batch.skip_unread(batch.next_entry(), exe)
+    assert not batch.skip_unread(batch.next_entry(), corpus_file("CT_small.dcm").read_bytes()[:132])
+    assert batch.done == 2 and batch.next_entry().path == "CD/IM1"
+    assert [str(item) for item in batch.skipped] == ["CD/setup.exe: non-DICOM file"]

@@ -11,7 +11,7 @@ import time
 from js import Array, Promise, console, document, navigator
 from pyodide.ffi import JsException, create_once_callable
 
-from dicomview.opening import TOO_LARGE, Batch, Entry, Skipped, diagnostics_text, skipped_summary
+from dicomview.opening import PEEK_ABOVE_BYTES, TOO_LARGE, Batch, Entry, Skipped, diagnostics_text, skipped_summary
 from dicomview.studies import SeriesEntry, group_studies
 from dicomview.thumbnails import middle_frame, thumbnail
 from dicomview.web.dom import element, make
@@ -117,6 +117,10 @@ class Library:
                 bar.max, bar.value = batch.total, batch.done
                 self.page.status(batch.progress_text())
                 try:
+                    if entry.read is None and entry.handle.size > PEEK_ABOVE_BYTES:
+                        head = (await entry.handle.slice(0, 132).arrayBuffer()).to_bytes()
+                        if batch.skip_unread(entry, head):
+                            continue
                     data = None if entry.read else (await entry.handle.arrayBuffer()).to_bytes()
                 except MemoryError:
                     batch.unreadable(entry, TOO_LARGE)
