@@ -6,7 +6,8 @@ picked: if it is not DICOM at all (no "DICM" preamble, PS3.10 7.1, and not reada
 dataset: a README, .DS_Store, Thumbs.db, a PDF) or is a DICOM object without images (a report, a
 presentation state), it is skipped and counted ("3 non-DICOM files skipped"), and the names are
 kept for the diagnostics panel; a DICOM file that cannot be shown still gets its own line. Hidden
-files and the __MACOSX folder of archives made on macOS are skipped without being read.
+files and the __MACOSX folder of archives made on macOS are skipped without being read, and so are
+large files whose first bytes rule DICOM out (may_be_dicom).
 
 A DICOMDIR (PS3.10 8.6, PS3.3 F.5) is a directory, not an image: its records' Referenced File IDs
 are resolved against the paths opened in the same batch; references that were not opened become
