@@ -9,7 +9,9 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pydicom
 import pytest
+from pydicom.fileset import FileSet
 
 from conftest import canvas_rgba, open_viewer, problem_lines, render_count, wait_for_render_after
 from corpus import PYDICOM_FILES, corpus_file
@@ -156,6 +158,17 @@ def test_a_zip_archive_opens_with_its_nested_folders_and_archives(viewer, tmp_pa
     assert status.endswith(" · 1 non-DICOM file, 1 hidden or system file skipped")
     skipped = viewer.eval_on_selector_all("#skipped-list li", "items => items.map(item => item.dataset.file)")
     assert {"export.zip/PATIENT/readme.html", "export.zip/__MACOSX/PATIENT/._CT_small.dcm"} <= set(skipped)
+
+
+def test_a_dicomdir_opened_alone_asks_for_its_folder(viewer):
+    before_lines = len(problem_lines(viewer))
+    wait_until_read(viewer, lambda: viewer.set_input_files("#open-files", str(FILE_SET / "DICOMDIR")))
+    (line,) = problem_lines(viewer)[before_lines:]
+    referenced = len(FileSet(pydicom.dcmread(FILE_SET / "DICOMDIR")))  # pydicom's count of its records' files
+    assert line.startswith(f"DICOMDIR: references {referenced} of {referenced} files that were not opened (")
+    assert line.endswith("Open the folder that holds it (Open folder…) to see them.")
+    count = viewer.locator("#messages li").count()
+    assert viewer.locator("#problem-count").text_content() == f"({count})"
 
 
 def test_a_large_program_on_a_cd_is_skipped_by_its_first_bytes(viewer, tmp_path):
