@@ -82,15 +82,25 @@ class Session:
         """Read one file; it joins the images or the problems, never raises for bad input."""
         try:
             ds = read_dataset(data)
+        except UnreadableFile as exc:
+            return self.add_problem(file_name, str(exc))
+        return self.open_dataset(file_name, ds)
+
+    def open_dataset(self, file_name: str, ds: Dataset) -> OpenedImage | Problem:
+        """A dataset already read (dicomview.opening reads it once to sort folders' contents)."""
+        try:
             check_pixels(ds, self.limits)
             check_renderable(ds)
             image = OpenedImage(file_name, ds, frame_count(ds))
         except UnreadableFile as exc:
-            problem = Problem(file_name, str(exc))
-            self.problems.append(problem)
-            return problem
+            return self.add_problem(file_name, str(exc))
         self.images.append(image)
         return image
+
+    def add_problem(self, file_name: str, reason: str) -> Problem:
+        problem = Problem(file_name, reason)
+        self.problems.append(problem)
+        return problem
 
     def open_batch(self, files: Iterable[tuple[str, bytes]]) -> list[OpenedImage | Problem]:
         outcomes = [self.open_file(name, data) for name, data in files]
@@ -129,8 +139,7 @@ class Session:
             rendered = render_frame(image.dataset, image.frame, image.voi_key, image.window, self.invert,
                                     self.decoded_frame(image))
         except UnreadableFile as exc:
-            problem = Problem(image.file_name, str(exc))
-            self.problems.append(problem)
+            problem = self.add_problem(image.file_name, str(exc))
             del self.images[index]
             self.current = min(self.current, len(self.images) - 1)
             return problem

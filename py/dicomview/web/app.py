@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from js import URL, ImageData, console, document, requestAnimationFrame
+from js import URL, ImageData, document, requestAnimationFrame
 from pyodide.ffi import create_once_callable, create_proxy
 
 from dicomview import tags
@@ -19,6 +19,7 @@ from dicomview.session import OpenedImage, Problem, Session
 from dicomview.web import codecs
 from dicomview.web.dom import Listeners, element, make
 from dicomview.web.gestures import Gestures
+from dicomview.web.library import Library, chosen_entries
 
 
 def put_pixels(canvas, rgba) -> None:
@@ -51,6 +52,7 @@ class ViewerPage:
         self._overlays_for: tuple[OpenedImage, int] | None = None
         self._tag_rows: list = []
         self._render_pending = False
+        self.library = Library(self)  # opening folders/archives, series list, diagnostics
 
     def load_codecs(self) -> None:
         """Start loading the codecs in the background: start-up does not wait, opening files does."""
@@ -76,6 +78,7 @@ class ViewerPage:
         self.gestures.attach()
         self.listeners.on(element("tag-search"), "input", lambda event: self.draw_tags())
         self.listeners.on(element("export-png"), "click", self.on_export_png)
+        self.library.attach()
 
     def on_open_files(self, event) -> None:
         files = list(event.target.files)
@@ -92,7 +95,7 @@ class ViewerPage:
     def on_drop(self, event) -> None:
         event.preventDefault()
         document.body.classList.remove("dragging")
-        self.spawn(self.open_files(list(event.dataTransfer.files)))
+        self.library.on_drop(event)
 
     def on_list_click(self, event) -> None:
         button = event.target.closest("button[data-index]")
@@ -152,25 +155,7 @@ class ViewerPage:
 
     # --- work ---------------------------------------------------------------------------------
     async def open_files(self, files) -> None:
-        if self.codecs_loaded is not None and not self.codecs_loaded.done():
-            self.status("Loading image decoders…")
-        if self.codecs_loaded is not None:
-            for failure in await self.codecs_loaded:
-                console.warn(f"dicomview: codec unavailable: {failure}")
-        first_new = len(self.session.images)
-        for count, file in enumerate(files, start=1):
-            self.status(f"Reading {count} of {len(files)}: {file.name}")
-            data = (await file.arrayBuffer()).to_bytes()
-            outcome = self.session.open_file(file.name, data)
-            if isinstance(outcome, Problem):
-                self.add_problem(outcome)
-            await asyncio.sleep(0)  # let the page paint between files
-        new = self.session.images[first_new:]
-        self.session.arrange()
-        self.refresh_list()
-        if new:
-            self.show(self.session.images.index(new[0]))
-        self.status(f"{len(self.session.images)} image(s) open")
+        await self.library.open(chosen_entries(files))
 
     def show(self, index: int) -> None:
         outcome = self.session.render(index)
@@ -276,6 +261,7 @@ class ViewerPage:
             item.append(button)
             listing.append(item)
         self.mark_current()
+        self.library.draw_series()
 
     def mark_current(self) -> None:
         for button in document.querySelectorAll("#image-list button[aria-current]"):
@@ -283,9 +269,11 @@ class ViewerPage:
         button = document.querySelector(f'#image-list button[data-index="{self.session.current}"]')
         if button is not None:
             button.setAttribute("aria-current", "true")
+        self.library.mark_current()
 
     def add_problem(self, problem: Problem) -> None:
         element("messages").append(make("li", str(problem), data_file=problem.file_name))
+        self.library.count_problems()
         element("problems").hidden = False
 
     def status(self, text: str) -> None:

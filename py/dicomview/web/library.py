@@ -1,0 +1,227 @@
+"""The page's library: opening files, folders, archives and drops with a progress bar; the series list
+with thumbnails; the diagnostics panel. The decisions are dicomview.opening / studies / thumbnails;
+this module turns events into their calls and draws what comes back, as text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from js import Array, Promise, console, document, navigator
+from pyodide.ffi import JsException, create_once_callable
+
+from dicomview.opening import PEEK_ABOVE_BYTES, TOO_LARGE, Batch, Entry, Skipped, diagnostics_text, skipped_summary
+from dicomview.studies import SeriesEntry, group_studies
+from dicomview.thumbnails import middle_frame, thumbnail
+from dicomview.web.dom import element, make
+
+YIELD_EVERY_S = 0.025  # hand the page back to the browser at least this often while reading
+
+
+def chosen_entries(files) -> list[Entry]:
+    """Files picked by name (Open files…, or dropped one by one)."""
+    return [Entry(file.name, chosen=True, handle=file) for file in files]
+
+
+def folder_entries(files) -> list[Entry]:
+    """Files of a folder (Open folder…): their path inside it is webkitRelativePath; read in name order."""
+    entries = [Entry(file.webkitRelativePath or file.name, chosen=False, handle=file) for file in files]
+    return sorted(entries, key=lambda entry: entry.path)
+
+
+def js_call(function, *args):
+    """Await a callback-style File System API call (success, error callbacks) as a promise."""
+    return Promise.new(create_once_callable(lambda resolve, reject: function(*args, resolve, reject)))
+
+
+async def walk(directory) -> list[Entry]:
+    """Every file under a dropped FileSystemDirectoryEntry; readEntries gives at most 100 per call."""
+    entries, pending = [], [directory]
+    while pending:
+        reader = pending.pop().createReader()
+        while children := list(await js_call(reader.readEntries)):
+            for child in children:
+                if child.isDirectory:
+                    pending.append(child)
+                else:
+                    entries.append(Entry(child.fullPath.lstrip("/"), chosen=False, handle=await js_call(child.file)))
+    return sorted(entries, key=lambda entry: entry.path)
+
+
+class Library:
+    def __init__(self, page) -> None:
+        self.page = page
+        self.skipped: list[Skipped] = []
+        self.series: list[SeriesEntry] = []
+        self._thumbnails: dict[tuple[str, int], object] = {}  # (SOP Instance UID, frame) -> RGBA
+        self._generation = 0  # a newer series list stops the older one's thumbnail task
+
+    def attach(self) -> None:
+        listen = self.page.listeners.on
+        listen(element("open-folder"), "change", self.on_open_folder)
+        listen(element("series-list"), "click", self.on_series_click)
+        listen(element("copy-problems"), "click", self.on_copy)
+
+    # --- opening ------------------------------------------------------------------------------
+    def on_open_folder(self, event) -> None:
+        entries = folder_entries(event.target.files)
+        event.target.value = ""
+        self.page.spawn(self.open(entries))
+
+    def on_drop(self, event) -> None:
+        """Dropped files and folders. The items must be read now: the DataTransfer empties after the event."""
+        entries, directories = [], []
+        for item in Array.from_(event.dataTransfer.items or []):
+            if item.kind != "file":
+                continue
+            fs_entry = item.webkitGetAsEntry() if hasattr(item, "webkitGetAsEntry") else None
+            if fs_entry is not None and fs_entry.isDirectory:
+                directories.append(fs_entry)
+            elif (file := item.getAsFile()) is not None:
+                entries.extend(chosen_entries([file]))
+        self.page.spawn(self.open(entries, directories))
+
+    async def open(self, entries: list[Entry], directories=()) -> None:
+        page = self.page
+        if page.codecs_loaded is not None and not page.codecs_loaded.done():
+            page.status("Loading image decoders…")
+        if page.codecs_loaded is not None:
+            for failure in await page.codecs_loaded:
+                console.warn(f"dicomview: codec unavailable: {failure}")
+        batch = Batch(page.session)
+        batch.add(entries)
+        for directory in directories:
+            page.status(f"Listing {directory.name}…")
+            try:
+                batch.add(await walk(directory))
+            except JsException as exc:  # a folder the browser may not list (permissions, removed)
+                batch.add_problem(directory.name, f"the folder could not be listed ({exc})")
+        await self.read(batch)
+        batch.finish()
+        self.report(batch)
+        page.refresh_list()
+        if batch.opened:
+            page.show(page.session.images.index(batch.opened[0]))
+        summary = batch.summary()
+        page.status(f"{len(page.session.images)} image(s) open" + (f" · {summary}" if summary else ""))
+
+    async def read(self, batch: Batch) -> None:
+        """Read the batch one file at a time, with the count on the page, yielding to the browser often
+        enough that it paints and answers input while a large folder is read."""
+        bar = element("open-progress")
+        bar.hidden = False
+        last_yield = time.monotonic()
+        try:
+            while (entry := batch.next_entry()) is not None:
+                bar.max, bar.value = batch.total, batch.done
+                self.page.status(batch.progress_text())
+                try:
+                    if entry.read is None and entry.handle.size > PEEK_ABOVE_BYTES:
+                        head = (await entry.handle.slice(0, 132).arrayBuffer()).to_bytes()
+                        if batch.skip_unread(entry, head):
+                            continue
+                    data = None if entry.read else (await entry.handle.arrayBuffer()).to_bytes()
+                except MemoryError:
+                    batch.unreadable(entry, TOO_LARGE)
+                except JsException as exc:  # NotReadableError: moved or changed since it was chosen
+                    batch.unreadable(entry, f"could not be read ({exc})")
+                else:
+                    batch.feed(entry, data)
+                self.report(batch)
+                if time.monotonic() - last_yield >= YIELD_EVERY_S:
+                    await asyncio.sleep(0)
+                    last_yield = time.monotonic()
+        finally:
+            bar.hidden = True
+
+    # --- diagnostics --------------------------------------------------------------------------
+    def report(self, batch: Batch) -> None:
+        """The batch's new lines in #messages as they come (one per file, the contract), and its new
+        skipped files counted and named under Skipped files."""
+        for problem in batch.problems[batch.reported:]:
+            self.page.add_problem(problem)
+        new = batch.skipped[batch.reported_skipped:]
+        batch.reported, batch.reported_skipped = len(batch.problems), len(batch.skipped)
+        if new:
+            self.skipped += new
+            element("skipped-list").append(*[make("li", str(item), data_file=item.path) for item in new])
+            element("skipped").textContent = skipped_summary(self.skipped)
+            for part in ("skipped", "skipped-details", "problems"):
+                element(part).hidden = False
+
+    def count_problems(self) -> None:
+        count = element("messages").childElementCount
+        element("problem-count").textContent = f"({count})" if count else ""
+
+    def on_copy(self, event) -> None:
+        text = diagnostics_text(self.page.session.problems, self.skipped)
+        done = create_once_callable(lambda _: self.page.status("Diagnostics copied to the clipboard"))
+        navigator.clipboard.writeText(text).then(done)
+
+    # --- series list --------------------------------------------------------------------------
+    def draw_series(self) -> None:
+        """Studies with their series (thumbnail, title, counts); thumbnails fill in afterwards."""
+        images = self.page.session.images
+        studies = group_studies(images)
+        self.series = [entry for study in studies for entry in study.series]
+        items = []
+        number = 0
+        for study in studies:
+            group = make("ul")
+            for entry in study.series:
+                button = make("button", type="button", class_="series", data_series=str(number),
+                              data_series_instance_uid=entry.key.series)
+                canvas = make("canvas", class_="thumb", width="0", height="0", aria_hidden="true")
+                button.append(canvas, make("span", entry.title, class_="series-title"),
+                              make("span", entry.counts, class_="series-counts"))
+                item = make("li")
+                item.append(button)
+                group.append(item)
+                number += 1
+            study_item = make("li", class_="study")
+            study_item.append(make("div", study.title, class_="study-title"), group)
+            items.append(study_item)
+        element("series-list").replaceChildren(*items)
+        element("series-section").hidden = not images
+        self.mark_current()
+        self._generation += 1
+        self.page.spawn(self.draw_thumbnails(self._generation))
+
+    async def draw_thumbnails(self, generation: int) -> None:
+        from dicomview.web.app import put_pixels  # app imports this module
+
+        session = self.page.session
+        for number, entry in enumerate(list(self.series)):
+            if generation != self._generation:
+                return
+            image = session.images[entry.thumbnail_index]
+            frame = middle_frame(image.frames)
+            key = (image.sop_instance_uid, frame)
+            if key not in self._thumbnails:
+                self._thumbnails[key] = thumbnail(image.dataset, frame, session.limits)
+                await asyncio.sleep(0)  # one decode at a time, the page answering in between
+                if generation != self._generation:
+                    return
+            canvas = document.querySelector(f'#series-list button[data-series="{number}"] canvas')
+            rgba = self._thumbnails[key]
+            if canvas is not None and rgba is not None:
+                put_pixels(canvas, rgba)
+                canvas.setAttribute("data-sop-instance-uid", image.sop_instance_uid)
+                canvas.setAttribute("data-frame", str(frame))
+
+    def on_series_click(self, event) -> None:
+        button = event.target.closest("button[data-series]")
+        if button is not None:
+            self.page.show(self.series[int(button.getAttribute("data-series"))].first)
+
+    def mark_current(self) -> None:
+        """aria-current on the series holding the image shown (called at every render: two DOM calls)."""
+        current = self.page.session.current
+        number = next((n for n, entry in enumerate(self.series) if entry.holds(current)), -1)
+        for button in document.querySelectorAll("#series-list button[aria-current]"):
+            if button.getAttribute("data-series") != str(number):
+                button.removeAttribute("aria-current")
+        button = document.querySelector(f'#series-list button[data-series="{number}"]')
+        if button is not None:
+            button.setAttribute("aria-current", "true")
