@@ -7,6 +7,7 @@ the file and the reason and carry on with the rest of the batch.
 
 from __future__ import annotations
 
+import contextlib
 import io
 from dataclasses import dataclass
 
@@ -191,29 +192,37 @@ def frame_count(ds: Dataset) -> int:
         raise UnreadableFile(f"Number of Frames is not a number ({value!r})") from None
 
 
+# JPEG with DCT decodes with an IJG-compatible decoder (jpeg_dct): the browser's WebAssembly build of
+# DCMTK's IJG codecs, else libjpeg-turbo (imagecodecs for 12-bit, Pillow for 8-bit) under CPython. Not
+# pylibjpeg-libjpeg, which is not IJG-based: its IDCT and chroma upsampling differ by a level or more.
+DCT_PLUGINS = ("dcmjs-codecs-wasm", "imagecodecs", "pillow")
+with contextlib.suppress(ValueError):  # already registered (the module was imported again)
+    get_decoder(pydicom.uid.JPEGExtended12Bit).add_plugin("imagecodecs", ("dicomview.jpeg_dct", "decode_frame"))
+
+
 def preferred_plugin(ds: Dataset) -> str:
-    """8-bit JPEG decodes with Pillow wherever it is available: it is the browser's decoder, and
-    pylibjpeg-libjpeg (present under CPython for lossless and 12-bit JPEG) is not IJG-based and
-    converts baseline colour differently from Pillow and DCMTK. "" lets pydicom choose."""
+    """The first of DCT_PLUGINS that can decode this JPEG DCT dataset; "" lets pydicom choose."""
     uid = transfer_syntax(ds)
-    if uid in (pydicom.uid.JPEGBaseline8Bit, pydicom.uid.JPEGExtended12Bit) and int(ds.get("BitsStored", 8)) <= 8:
-        if "pillow" in get_decoder(uid).available_plugins:
-            return "pillow"
+    if uid in (pydicom.uid.JPEGBaseline8Bit, pydicom.uid.JPEGExtended12Bit):
+        available = get_decoder(uid).available_plugins
+        wanted = DCT_PLUGINS if int(ds.get("BitsStored", 8)) <= 8 else DCT_PLUGINS[:-1]  # Pillow: 8-bit only
+        return next((name for name in wanted if name in available), "")
     return ""
 
 
 def stored_frame(ds: Dataset, index: int, limits: Limits = DEFAULT_LIMITS) -> np.ndarray:
     """Decode one frame's stored values (no LUT applied); colour comes back as RGB."""
     check_pixels(ds, limits)
+    cannot = f"the {describe_syntax(transfer_syntax(ds))} pixel data cannot be decoded"  # names the syntax
     try:
         return pydicom_pixel_array(ds, index=index, decoding_plugin=preferred_plugin(ds))
     except (ValueError, EOFError) as exc:
         text = one_line(str(exc))
         if "length" in text.lower() or isinstance(exc, EOFError):
             raise UnreadableFile(f"the pixel data is truncated ({text})") from exc
-        raise UnreadableFile(f"the pixel data cannot be decoded ({text})") from exc
+        raise UnreadableFile(f"{cannot} ({text})") from exc
     except Exception as exc:
-        raise UnreadableFile(f"the pixel data cannot be decoded ({type(exc).__name__}: {one_line(str(exc))})") from exc
+        raise UnreadableFile(f"{cannot} ({type(exc).__name__}: {one_line(str(exc))})") from exc
 
 
 def one_line(text: str, limit: int = 300) -> str:
