@@ -52,7 +52,7 @@ def read_dataset(data: bytes) -> Dataset:
     if len(data) == 0:
         raise UnreadableFile("the file is empty")
     try:
-        return with_transfer_syntax(_parse(data, force=False))
+        return with_frame_count(with_transfer_syntax(_parse(data, force=False)))
     except InvalidDicomError:
         pass
     try:
@@ -61,7 +61,7 @@ def read_dataset(data: bytes) -> Dataset:
         raise UnreadableFile("not a DICOM file (no DICM header, and not a readable DICOM dataset)") from None
     if not any(keyword in ds for keyword in IMAGE_EVIDENCE):
         raise UnreadableFile("not a DICOM file (no DICM header, and no image attributes)")
-    return with_transfer_syntax(ds)
+    return with_frame_count(with_transfer_syntax(ds))
 
 
 def with_transfer_syntax(ds: Dataset) -> Dataset:
@@ -72,10 +72,32 @@ def with_transfer_syntax(ds: Dataset) -> Dataset:
     return ds
 
 
+def with_frame_count(ds: Dataset) -> Dataset:
+    """A Number of Frames that is not a number (an IS value such as '1A', PS3.5 6.2) is replaced by the
+    count the native Pixel Data holds (PS3.5 8.1.1: frames x Rows x Columns x samples x Bits Allocated),
+    when it holds a whole number of frames: DCMTK shows such a file too. Otherwise frame_count refuses it."""
+    try:
+        int(ds.get("NumberOfFrames", 1) or 1)
+        return ds
+    except (TypeError, ValueError):
+        pass
+    try:
+        frame_bytes = int(ds.Rows) * int(ds.Columns) * int(ds.get("SamplesPerPixel", 1)) * int(ds.BitsAllocated) // 8
+        pixel_bytes = len(ds.PixelData) if not transfer_syntax(ds).is_compressed else 0
+    except (AttributeError, TypeError, ValueError):
+        return ds
+    if int(ds.BitsAllocated) % 8 == 0 and frame_bytes > 0 and pixel_bytes and pixel_bytes % frame_bytes == 0:
+        ds.NumberOfFrames = pixel_bytes // frame_bytes
+    return ds
+
+
 def _parse(data: bytes, force: bool) -> Dataset:
     try:
         ds = pydicom.dcmread(io.BytesIO(data), force=force)
         cut = truncation(ds)
+        if cut and not ds._dict and pydicom.dcmread(io.BytesIO(data), force=force, stop_before_pixels=True)._dict:
+            # pydicom keeps no element at all when encapsulated Pixel Data ends before its delimiter
+            cut = "the encapsulated pixel data is truncated (the file ends before its sequence delimiter)"
         if cut:
             raise UnreadableFile(cut)
         for element in ds.iterall():  # values are converted lazily: convert them so errors surface here
