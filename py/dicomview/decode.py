@@ -142,7 +142,7 @@ def transfer_syntax(ds: Dataset) -> UID:
 
 
 def describe_syntax(uid: UID) -> str:
-    return f"{uid.name} ({uid})" if uid.is_transfer_syntax else f"unknown transfer syntax {uid}"
+    return f"{uid.name} ({uid})" if uid.is_transfer_syntax else f"{uid} (a private or unknown transfer syntax)"
 
 
 def check_pixels(ds: Dataset, limits: Limits = DEFAULT_LIMITS) -> None:
@@ -235,16 +235,16 @@ def preferred_plugin(ds: Dataset) -> str:
 def stored_frame(ds: Dataset, index: int, limits: Limits = DEFAULT_LIMITS) -> np.ndarray:
     """Decode one frame's stored values (no LUT applied); colour comes back as RGB."""
     check_pixels(ds, limits)
-    cannot = f"the {describe_syntax(transfer_syntax(ds))} pixel data cannot be decoded"  # names the syntax
+    pixel_data = f"the {describe_syntax(transfer_syntax(ds))} pixel data"  # every failure names the syntax
     try:
         return pydicom_pixel_array(ds, index=index, decoding_plugin=preferred_plugin(ds))
     except (ValueError, EOFError) as exc:
         text = one_line(str(exc))
         if "length" in text.lower() or isinstance(exc, EOFError):
-            raise UnreadableFile(f"the pixel data is truncated ({text})") from exc
-        raise UnreadableFile(f"{cannot} ({text})") from exc
+            raise UnreadableFile(f"{pixel_data} is truncated ({text})") from exc
+        raise UnreadableFile(f"{pixel_data} cannot be decoded ({text})") from exc
     except Exception as exc:
-        raise UnreadableFile(f"{cannot} ({type(exc).__name__}: {one_line(str(exc))})") from exc
+        raise UnreadableFile(f"{pixel_data} cannot be decoded ({type(exc).__name__}: {one_line(str(exc))})") from exc
 
 
 def one_line(text: str, limit: int = 300) -> str:

@@ -9,10 +9,12 @@ JPEG Lossless by npm jpeg-lossless-decoder-js and by PyPI pylibjpeg-libjpeg.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
-from conftest import canvas_rgba, problem_lines, render_count, wait_for_render_after
+from conftest import canvas_rgba, open_viewer, problem_lines, render_count, wait_for_render_after
 from corpus import corpus_file
 from dicomview.decode import read_dataset
 from dicomview.render import render_frame
@@ -118,3 +120,22 @@ def test_an_undecodable_dct_frame_is_named_with_its_transfer_syntax(viewer, tmp_
     line = problem_lines(viewer)[-1]
     assert line.startswith(f"{path.name}: the {syntax.name} ({syntax}) pixel data cannot be decoded ("), line
     assert "missing SOS marker" in line, line  # IJG's JERR_SOF_NO_SOS, from inside the codec
+
+
+def test_without_the_ijg_codec_12_bit_is_named_and_8_bit_falls_back_to_pillow(browser, server_url):
+    """dcmjs-codecs unreachable: a 12-bit JPEG Extended file gets a #messages line naming its transfer syntax,
+    and 8-bit JPEG baseline still opens through Pyodide's Pillow (4:4:4 colour: the same pixels as CPython)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.route("**/codecs/dcmjs/**", lambda route: route.abort())
+    try:
+        page = open_viewer(SimpleNamespace(new_page=lambda **_: context.new_page()), server_url)
+        page.set_input_files("#open-files", [str(corpus_file("JPGExtended.dcm"))])
+        page.wait_for_function("document.querySelectorAll('#messages li').length > 0", timeout=60_000)
+        (line,) = problem_lines(page)  # Pyodide's Pillow is the one decoder left, and it says why it cannot
+        assert line.startswith("JPGExtended.dcm: the JPEG Extended (Process 2 and 4) (1.2.840.10008.1.2.4.51) "
+                               "pixel data cannot be decoded ("), line
+        assert "12-bit" in line, line
+        ours, cpython = browser_and_cpython(page, "SC_rgb_jpeg_dcmtk.dcm")
+        assert np.array_equal(ours, cpython)
+    finally:
+        context.close()
