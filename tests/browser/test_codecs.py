@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from conftest import canvas_rgba, open_viewer, problem_lines, render_count, wait_for_render_after
-from corpus import corpus_file
+from corpus import ONE_FILE_PER_SYNTAX, corpus_file
 from dicomview.decode import read_dataset
 from dicomview.render import render_frame
 from synthetic import jpeg_without_scan
@@ -139,3 +139,9 @@ def test_without_the_ijg_codec_12_bit_is_named_and_8_bit_falls_back_to_pillow(br
         assert np.array_equal(ours, cpython)
     finally:
         context.close()
+
+
+@pytest.mark.parametrize(("uid", "name"), sorted(ONE_FILE_PER_SYNTAX.items()))
+def test_one_real_file_of_each_transfer_syntax_matches_cpython_bit_for_bit(viewer, uid, name):
+    ours, cpython = browser_and_cpython(viewer, name)
+    assert np.array_equal(ours, cpython)

@@ -97,3 +97,4 @@ def test_an_undecodable_dct_frame_is_refused_naming_the_transfer_syntax(name):
         stored_frame(ds, 0)
     syntax = ds.file_meta.TransferSyntaxUID
     assert str(refused.value).startswith(f"the {syntax.name} ({syntax}) pixel data cannot be decoded ("), refused.value
+
