@@ -33,14 +33,17 @@ def browser_and_cpython(page, name: str) -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.parametrize(
     "name",
     ["SC_rgb_jpeg.dcm", "SC_rgb_jpeg_dcmtk.dcm", "SC_jpeg_no_color_transform.dcm", "SC_rgb_small_odd_jpeg.dcm",
-     "SC_rgb_jpeg_app14_dcmd.dcm"],
+     "SC_rgb_jpeg_app14_dcmd.dcm", "SC_jpeg_no_color_transform_2.dcm", "SC_rgb_dcmtk_+eb+cr.dcm",
+     "SC_rgb_dcmtk_+eb+cy+n1.dcm", "SC_rgb_dcmtk_+eb+cy+n2.dcm", "SC_rgb_dcmtk_+eb+cy+s4.dcm",
+     "SC_rgb_jpeg_lossy_gdcm.dcm"],
 )
 def test_jpeg_baseline_matches_cpython_bit_for_bit(viewer, name):
     ours, cpython = browser_and_cpython(viewer, name)
     assert np.array_equal(ours, cpython)
 
 
-@pytest.mark.parametrize("name", ["SC_rgb_dcmtk_+eb+cy+np.dcm", "examples_ybr_color.dcm", "color3d_jpeg_baseline.dcm"])
+@pytest.mark.parametrize("name", ["SC_rgb_dcmtk_+eb+cy+np.dcm", "SC_rgb_dcmtk_+eb+cy+s2.dcm", "examples_ybr_color.dcm",
+                                  "color3d_jpeg_baseline.dcm"])
 def test_jpeg_baseline_ybr_422_matches_cpython_bit_for_bit(viewer, name):
     """4:2:2 chroma: Pyodide's Pillow 10.2 upsampled it up to 37 levels away from libjpeg-turbo and DCMTK."""
     ours, cpython = browser_and_cpython(viewer, name)

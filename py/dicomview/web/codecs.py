@@ -128,7 +128,7 @@ async def instantiate_wasi(url: str):
         return js.DataView.new(module["exports"].memory.buffer)
 
     def text(pointer: int, length: int) -> str:
-        return bytes(js.Uint8Array.new(module["exports"].memory.buffer, pointer, length).to_py()).decode("latin-1")
+        return js.Uint8Array.new(module["exports"].memory.buffer, pointer, length).to_bytes().decode("latin-1")
 
     def no_environment(count_at: int, size_at: int) -> int:
         view().setUint32(count_at, 0, True)
