@@ -12,8 +12,9 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.encaps import encapsulate
+from pydicom.encaps import encapsulate, generate_frames
 from pydicom.uid import ExplicitVRLittleEndian, HTJ2KLossless, HTJ2KLosslessRPCL, generate_uid
 
 
@@ -56,8 +57,6 @@ def claiming(**attributes) -> bytes:
 def encapsulated(transfer_syntax: str) -> bytes:
     """A 2x2 image whose Pixel Data is encapsulated under `transfer_syntax` (a syntax with no decoder
     anywhere, such as MPEG-2 video, gives a stable "not supported" case)."""
-    from pydicom.encaps import encapsulate
-
     ds = image_dataset(np.zeros((2, 2)), BitsAllocated=8, BitsStored=8, HighBit=7)
     ds.file_meta.TransferSyntaxUID = transfer_syntax
     ds.PixelData = encapsulate([b"\x00" * 16])
@@ -188,4 +187,17 @@ def uncompressed_twin(source: Dataset, frames: np.ndarray) -> bytes:
     ds.PixelData = frames.astype(f"<{'i' if signed else 'u'}{ds.BitsAllocated // 8}").tobytes()
     ds["PixelData"].VR = "OB" if ds.BitsAllocated == 8 else "OW"
     ds["PixelData"].is_undefined_length = False
+    return write_dicom(ds)
+
+
+def jpeg_without_scan(name: str) -> bytes:
+    """A real DCT JPEG file (from the corpora) cut after its frame header: the codestream has tables and a
+    frame header but no scan, which every IJG-based decoder refuses ("missing SOS marker")."""
+    from corpus import corpus_file
+
+    ds = pydicom.dcmread(corpus_file(name))
+    frame = next(generate_frames(ds.PixelData, number_of_frames=1))
+    start = max(frame.find(b"\xff\xc0"), frame.find(b"\xff\xc1"))  # SOF0 or SOF1 (ISO 10918-1 B.2.2)
+    end = start + 2 + int.from_bytes(frame[start + 2:start + 4], "big")
+    ds.PixelData = encapsulate([frame[:end] + b"\xff\xd9"])
     return write_dicom(ds)

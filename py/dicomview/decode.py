@@ -7,6 +7,7 @@ the file and the reason and carry on with the rest of the batch.
 
 from __future__ import annotations
 
+import contextlib
 import io
 from dataclasses import dataclass
 
@@ -51,7 +52,7 @@ def read_dataset(data: bytes) -> Dataset:
     if len(data) == 0:
         raise UnreadableFile("the file is empty")
     try:
-        return with_transfer_syntax(_parse(data, force=False))
+        return with_frame_count(with_transfer_syntax(_parse(data, force=False)))
     except InvalidDicomError:
         pass
     try:
@@ -60,7 +61,7 @@ def read_dataset(data: bytes) -> Dataset:
         raise UnreadableFile("not a DICOM file (no DICM header, and not a readable DICOM dataset)") from None
     if not any(keyword in ds for keyword in IMAGE_EVIDENCE):
         raise UnreadableFile("not a DICOM file (no DICM header, and no image attributes)")
-    return with_transfer_syntax(ds)
+    return with_frame_count(with_transfer_syntax(ds))
 
 
 def with_transfer_syntax(ds: Dataset) -> Dataset:
@@ -71,10 +72,32 @@ def with_transfer_syntax(ds: Dataset) -> Dataset:
     return ds
 
 
+def with_frame_count(ds: Dataset) -> Dataset:
+    """A Number of Frames that is not a number (an IS value such as '1A', PS3.5 6.2) is replaced by the
+    count the native Pixel Data holds (PS3.5 8.1.1: frames x Rows x Columns x samples x Bits Allocated),
+    when it holds a whole number of frames: DCMTK shows such a file too. Otherwise frame_count refuses it."""
+    try:
+        int(ds.get("NumberOfFrames", 1) or 1)
+        return ds
+    except (TypeError, ValueError):
+        pass
+    try:
+        frame_bytes = int(ds.Rows) * int(ds.Columns) * int(ds.get("SamplesPerPixel", 1)) * int(ds.BitsAllocated) // 8
+        pixel_bytes = len(ds.PixelData) if not transfer_syntax(ds).is_compressed else 0
+    except (AttributeError, TypeError, ValueError):
+        return ds
+    if int(ds.BitsAllocated) % 8 == 0 and frame_bytes > 0 and pixel_bytes and pixel_bytes % frame_bytes == 0:
+        ds.NumberOfFrames = pixel_bytes // frame_bytes
+    return ds
+
+
 def _parse(data: bytes, force: bool) -> Dataset:
     try:
         ds = pydicom.dcmread(io.BytesIO(data), force=force)
         cut = truncation(ds)
+        if cut and not ds._dict and pydicom.dcmread(io.BytesIO(data), force=force, stop_before_pixels=True)._dict:
+            # pydicom keeps no element at all when encapsulated Pixel Data ends before its delimiter
+            cut = "the encapsulated pixel data is truncated (the file ends before its sequence delimiter)"
         if cut:
             raise UnreadableFile(cut)
         for element in ds.iterall():  # values are converted lazily: convert them so errors surface here
@@ -119,7 +142,7 @@ def transfer_syntax(ds: Dataset) -> UID:
 
 
 def describe_syntax(uid: UID) -> str:
-    return f"{uid.name} ({uid})" if uid.is_transfer_syntax else f"unknown transfer syntax {uid}"
+    return f"{uid.name} ({uid})" if uid.is_transfer_syntax else f"{uid} (a private or unknown transfer syntax)"
 
 
 def check_pixels(ds: Dataset, limits: Limits = DEFAULT_LIMITS) -> None:
@@ -191,29 +214,37 @@ def frame_count(ds: Dataset) -> int:
         raise UnreadableFile(f"Number of Frames is not a number ({value!r})") from None
 
 
+# JPEG with DCT decodes with an IJG-compatible decoder (jpeg_dct): the browser's WebAssembly build of
+# DCMTK's IJG codecs, else libjpeg-turbo (imagecodecs for 12-bit, Pillow for 8-bit) under CPython. Not
+# pylibjpeg-libjpeg, which is not IJG-based: its IDCT and chroma upsampling differ by a level or more.
+DCT_PLUGINS = ("dcmjs-codecs-wasm", "imagecodecs", "pillow")
+with contextlib.suppress(ValueError):  # already registered (the module was imported again)
+    get_decoder(pydicom.uid.JPEGExtended12Bit).add_plugin("imagecodecs", ("dicomview.jpeg_dct", "decode_frame"))
+
+
 def preferred_plugin(ds: Dataset) -> str:
-    """8-bit JPEG decodes with Pillow wherever it is available: it is the browser's decoder, and
-    pylibjpeg-libjpeg (present under CPython for lossless and 12-bit JPEG) is not IJG-based and
-    converts baseline colour differently from Pillow and DCMTK. "" lets pydicom choose."""
+    """The first of DCT_PLUGINS that can decode this JPEG DCT dataset; "" lets pydicom choose."""
     uid = transfer_syntax(ds)
-    if uid in (pydicom.uid.JPEGBaseline8Bit, pydicom.uid.JPEGExtended12Bit) and int(ds.get("BitsStored", 8)) <= 8:
-        if "pillow" in get_decoder(uid).available_plugins:
-            return "pillow"
+    if uid in (pydicom.uid.JPEGBaseline8Bit, pydicom.uid.JPEGExtended12Bit):
+        available = get_decoder(uid).available_plugins
+        wanted = DCT_PLUGINS if int(ds.get("BitsStored", 8)) <= 8 else DCT_PLUGINS[:-1]  # Pillow: 8-bit only
+        return next((name for name in wanted if name in available), "")
     return ""
 
 
 def stored_frame(ds: Dataset, index: int, limits: Limits = DEFAULT_LIMITS) -> np.ndarray:
     """Decode one frame's stored values (no LUT applied); colour comes back as RGB."""
     check_pixels(ds, limits)
+    pixel_data = f"the {describe_syntax(transfer_syntax(ds))} pixel data"  # every failure names the syntax
     try:
         return pydicom_pixel_array(ds, index=index, decoding_plugin=preferred_plugin(ds))
     except (ValueError, EOFError) as exc:
         text = one_line(str(exc))
         if "length" in text.lower() or isinstance(exc, EOFError):
-            raise UnreadableFile(f"the pixel data is truncated ({text})") from exc
-        raise UnreadableFile(f"the pixel data cannot be decoded ({text})") from exc
+            raise UnreadableFile(f"{pixel_data} is truncated ({text})") from exc
+        raise UnreadableFile(f"{pixel_data} cannot be decoded ({text})") from exc
     except Exception as exc:
-        raise UnreadableFile(f"the pixel data cannot be decoded ({type(exc).__name__}: {one_line(str(exc))})") from exc
+        raise UnreadableFile(f"{pixel_data} cannot be decoded ({type(exc).__name__}: {one_line(str(exc))})") from exc
 
 
 def one_line(text: str, limit: int = 300) -> str:

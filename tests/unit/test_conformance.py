@@ -11,6 +11,8 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
+import pydicom.pixels
 import pydicom.uid
 import pytest
 
@@ -18,7 +20,10 @@ from corpus import corpus_file
 from dicomview.session import Session
 from dicomview.tools import conformance
 from dicomview.tools.conformance import (
+    DCMTK_NEEDS_A_COPY,
+    DCMTK_REFUSES_USE_TWIN,
     DCMTK_WRONG_USE_TWIN,
+    KNOWN_UNSHOWABLE,
     FileResult,
     Outcome,
     ReferenceUnavailable,
@@ -30,12 +35,14 @@ from dicomview.tools.conformance import (
     reference_image,
     write_json,
 )
+from dicomview.tools.dcmtk import DcmtkRefused, dcm2pnm
 
 pytestmark = [pytest.mark.dcmtk, pytest.mark.filterwarnings("ignore::UserWarning")]
 
 # Files in a syntax dcm2pnm reads (native, deflated, RLE) that may differ from DCMTK, with the reason.
 # Empty: the 32-bit big-endian files where DCMTK 3.6.7 is wrong are compared with DCMTK's rendering of
-# their little-endian twin instead (conformance.DCMTK_WRONG_USE_TWIN), and then they match.
+# their little-endian twin instead (conformance.DCMTK_WRONG_USE_TWIN), and then they match; the files
+# DCMTK refuses have stand-ins (DCMTK_REFUSES_USE_TWIN, DCMTK_NEEDS_A_COPY) or are KNOWN_UNSHOWABLE.
 KNOWN_DIFFERENCES: dict[str, str] = {}
 
 DCM2PNM_SYNTAX_NAMES = {uid.name for uid in conformance.DCM2PNM_SYNTAXES}
@@ -95,6 +102,66 @@ def test_every_refusal_names_a_transfer_syntax_or_a_problem(results):
         assert "Traceback" not in result.reason
         if "transfer syntax" in result.reason:  # it names the syntax a user would look for
             assert result.transfer_syntax in result.reason, result
+
+
+def test_every_file_is_within_tolerance_or_documented(results):
+    """The issue's done-when: every decodable file renders within tolerance of DCMTK; each other file is in
+    KNOWN_UNSHOWABLE, with what is wrong with it, and DCMTK (or GDCM) cannot show it either."""
+    undocumented = [f"{result.file}: {result.outcome} {result.reason}" for result in results
+                    if result.outcome is not Outcome.WITHIN and result.file not in KNOWN_UNSHOWABLE]
+    assert undocumented == []
+    by_name = {result.file: result for result in results}
+    for name in KNOWN_UNSHOWABLE:  # not stale: each is still not shown
+        assert by_name[name].outcome in (Outcome.REFUSED, Outcome.FAILED), f"{name} is shown now: drop it"
+    assert len(of(results, Outcome.WITHIN)) == len(results) - len(KNOWN_UNSHOWABLE)
+
+
+@pytest.mark.parametrize("name", sorted(KNOWN_UNSHOWABLE))
+def test_dcmtk_cannot_show_the_files_we_refuse_either(name):
+    path = corpus_file(name)
+    uid = conformance.syntax_of(conformance.parse_header(path.read_bytes()))
+    try:
+        image = reference_image(path, uid, ("+Wm",))
+    except DcmtkRefused:
+        return
+    assert image.size == 0, f"DCMTK renders {name}: the viewer should too"
+
+
+def test_the_report_prints_the_known_reason_under_each_file_not_shown(results):
+    report = format_report(results)
+    for name, why in KNOWN_UNSHOWABLE.items():
+        line = next(line for line in report.splitlines() if line.startswith(f"  {name} ["))
+        assert report.splitlines()[report.splitlines().index(line) + 1] == f"      known: {why}"
+    assert "not documented" not in report
+
+
+@pytest.mark.parametrize(("name", "twin"), sorted(DCMTK_REFUSES_USE_TWIN.items()))
+def test_32_bit_colour_is_compared_with_its_8_bit_twin(results, name, twin):
+    """The stand-in is exact: the 32-bit file's stored values are the twin's x 0x01010101; DCMTK refuses it."""
+    ours = pydicom.pixels.pixel_array(str(corpus_file(name)), index=0)
+    theirs = pydicom.pixels.pixel_array(str(corpus_file(twin)), index=0)
+    assert np.array_equal(ours, theirs.astype(np.uint32) * 0x01010101)
+    with pytest.raises(DcmtkRefused, match="value representation"):  # if DCMTK renders it: drop the twin
+        dcm2pnm(corpus_file(name))
+    by_name = {result.file: result for result in results}
+    assert by_name[name].outcome is Outcome.WITHIN and twin in by_name[name].reason
+
+
+@pytest.mark.parametrize("name", sorted(DCMTK_NEEDS_A_COPY))
+def test_files_dcmtk_cannot_read_are_compared_through_a_readable_copy(results, name):
+    path = corpus_file(name)
+    with pytest.raises(DcmtkRefused):  # if DCMTK reads it: drop it from DCMTK_NEEDS_A_COPY
+        reference_image(path, conformance.syntax_of(conformance.parse_header(path.read_bytes())), ())
+    by_name = {result.file: result for result in results}
+    assert by_name[name].outcome is Outcome.WITHIN, by_name[name]
+    assert DCMTK_NEEDS_A_COPY[name][0] in by_name[name].reason
+
+
+@pytest.mark.parametrize("name", ["JPGExtended.dcm", "JPEG-lossy.dcm", "badVR.dcm"])
+def test_files_fixed_for_issue_3_match_dcmtk(results, name):
+    """12-bit JPEG Extended (IJG-exact decoding) and a malformed Number of Frames (frames counted)."""
+    by_name = {result.file: result for result in results}
+    assert by_name[name].outcome is Outcome.WITHIN, by_name[name]
 
 
 def test_a_truncated_file_is_refused_with_the_reason(results):

