@@ -153,7 +153,9 @@ def test_the_readout_follows_a_flip(ct):
     ct.keyboard.press("r")
 
 
-def test_slice_n_of_n_follows_the_stack_and_t_toggles_the_text(page):
+@pytest.fixture(scope="module")
+def stack(page):
+    """A real 4-image CT series (pydicom's dicomdirtests), opened once; its images in stack order."""
     from corpus import PYDICOM_FILES
     from dicomview.session import Session
 
@@ -163,12 +165,21 @@ def test_slice_n_of_n_follows_the_stack_and_t_toggles_the_text(page):
     before = render_count(page)
     page.set_input_files("#open-files", [str(path) for path in paths])
     wait_for_render_after(page, before)
-    count = len(session.images)
-    assert count > 1
-    first = session.images[0]
-    page.locator("#image-list button", has_text=first.file_name).click()
+    return session.images
+
+
+def show_first(page, images) -> None:
+    first = images[0]
+    page.locator(f'#image-list button[data-sop-instance-uid="{first.sop_instance_uid}"]').click()
     page.wait_for_function(
         f"document.querySelector('canvas#image').dataset.sopInstanceUid === {first.sop_instance_uid!r}")
+
+
+def test_slice_n_of_n_follows_the_stack_and_t_toggles_the_text(page, stack):
+    session = type("Opened", (), {"images": stack})
+    count = len(stack)
+    assert count > 1
+    show_first(page, stack)
     assert f"Im 1/{count}" in corners(page)["bottom-left"]
     page.keyboard.press("ArrowDown")
     page.wait_for_function(
@@ -247,6 +258,32 @@ def test_the_play_button_and_the_rate_field_drive_emri_small(page):
     stopped = frame(page)
     assert corners(page)["bottom-left"][-1] == f"Fr {stopped + 1}/10"
     assert np.array_equal(canvas_rgba(page), render_frame(dataset("emri_small.dcm"), stopped).rgba)
+
+
+def test_space_plays_a_stack_through_its_series(page, stack):
+    show_first(page, stack)
+    uids = [image.sop_instance_uid for image in stack]
+    page.locator("canvas#image").click()
+    page.keyboard.press(" ")
+    page.wait_for_function(f"document.querySelector('canvas#image').dataset.sopInstanceUid === {uids[2]!r}")
+    page.keyboard.press(" ")
+    assert page.get_attribute("canvas#image", "data-sop-instance-uid") in uids  # never leaves the series
+
+
+def test_a_slow_screen_skips_frames_and_never_queues_renders(page):
+    """At 120 fps on a 60 Hz screen, frames are due faster than animation frames come: each
+    animation frame renders at most once, whatever is due."""
+    open_files(page, "emri_small.dcm")
+    page.fill("#cine-fps", "120")
+    page.press("#cine-fps", "Tab")
+    page.evaluate("""() => { window.ticks = 0; const count = () => { window.ticks++; requestAnimationFrame(count); };
+                             requestAnimationFrame(count); }""")
+    before, ticks = render_count(page), page.evaluate("window.ticks")
+    page.click("#cine-play")
+    page.wait_for_function(f"Number(document.querySelector('canvas#image').dataset.renderCount) > {before + 30}")
+    page.click("#cine-play")
+    renders, ticked = render_count(page) - before, page.evaluate("window.ticks") - ticks
+    assert renders <= ticked + 1
 
 
 def touch(cdp, kind: str, *points) -> None:

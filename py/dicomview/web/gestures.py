@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from js import document
+from js import Object, document
+from pyodide.ffi import to_js
 
 from dicomview import viewstate
 from dicomview.pipeline import Window, min_max_window
@@ -57,6 +58,7 @@ class Gestures:
 
     def attach(self) -> None:
         viewport = element("viewport")
+        viewport.tabIndex = 0  # it takes the focus on a click, so Space there plays instead of pressing a button
         for name, handler in (
             ("pointerdown", self.on_pointer_down), ("pointermove", self.on_pointer_move),
             ("pointerup", self.on_pointer_up), ("pointercancel", self.on_pointer_up),
@@ -72,6 +74,7 @@ class Gestures:
         rendered, image = self.page.last_rendered, self.page.current_image()
         if rendered is None or image is None or event.target.closest("#help") is not None:
             return
+        event.currentTarget.focus(to_js({"preventScroll": True}, dict_converter=Object.fromEntries))
         if event.pointerType == "touch" and self.touch_down(event):
             return
         if event.button == 1 or (event.button == 0 and event.shiftKey):
