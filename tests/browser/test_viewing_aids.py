@@ -22,6 +22,7 @@ from dicomview.pipeline import Window
 from dicomview.render import render_frame
 
 pytestmark = pytest.mark.browser
+ALONE = Place(1, 1, False)  # the only image of its series
 CT = "693_UNCI.dcm"  # a real 512x512 CT with one window (C 40 / W 100), Pixel Spacing and orientation
 
 
@@ -65,7 +66,11 @@ def viewport_box(page):
 
 def expected_layout(page, name: str, place: Place, window: Window | None, view: viewstate.View, **options):
     """What dicomview.annotations says the page should show, for the page's viewport and zoom."""
-    ds = dataset(name)
+    return expected_layout_of(page, dataset(name), view, place, window, **options)
+
+
+def expected_layout_of(page, ds, view: viewstate.View, place: Place = ALONE,
+                       window: Window | None = None, **options):
     box = viewport_box(page)
     scale = viewstate.display_scale(view, (box["width"], box["height"]), (int(ds.Columns), int(ds.Rows)))
     return layout(ds, place, window, "", scale, box["width"] / 4, flip_horizontal=view.flip_horizontal,
@@ -91,7 +96,7 @@ def ct(page):
 
 def test_corner_texts_markers_and_scale_bar_follow_window_zoom_and_flip(ct):
     window = Window(40, 100)
-    expected = expected_layout(ct, CT, Place(1, 1, False), window, viewstate.FIT)
+    expected = expected_layout(ct, CT, ALONE, window, viewstate.FIT)
     assert corners(ct) == {corner: list(lines) for corner, lines in expected.corners.items()}
     assert markers(ct) == {"top": "A", "right": "L", "bottom": "P", "left": "R"} == expected.markers
     line = ct.locator("#scale-bar .scale-line").bounding_box()
@@ -119,7 +124,7 @@ def test_corner_texts_markers_and_scale_bar_follow_window_zoom_and_flip(ct):
     ct.keyboard.up("Control")
     ct.wait_for_function("Number(document.getElementById('stack').dataset.zoom) > 1.2")
     zoom = float(ct.get_attribute("#stack", "data-zoom"))
-    zoomed = expected_layout(ct, CT, Place(1, 1, False), window, viewstate.View(zoom=zoom))
+    zoomed = expected_layout(ct, CT, ALONE, window, viewstate.View(zoom=zoom))
     assert corners(ct)["bottom-right"][1] == zoomed.corners["bottom-right"][1]
     assert ct.locator("#scale-bar .scale-line").bounding_box()["width"] == pytest.approx(zoomed.scale.pixels, abs=0.5)
     assert zoomed.scale.pixels != pytest.approx(expected.scale.pixels, abs=1)
@@ -132,6 +137,23 @@ def test_corner_texts_markers_and_scale_bar_follow_window_zoom_and_flip(ct):
     assert transform(ct)[0] < 0 and transform(ct)[3] < 0
     ct.keyboard.press("r")
     assert markers(ct) == expected.markers
+
+
+def test_an_oblique_radiograph_like_file_shows_letter_pairs_and_a_detector_scale(page, tmp_path):
+    from synthetic import image_dataset, write_dicom
+
+    ds = image_dataset(np.arange(64 * 48).reshape(48, 64) % 4096, Modality="DX", ImagerPixelSpacing=[0.2, 0.2],
+                       ImageOrientationPatient=[0.8, 0.6, 0, 0, 0.6, -0.8], WindowCenter=2048, WindowWidth=4096,
+                       SeriesInstanceUID="1.2.3.4.5.6.7")
+    path = tmp_path / "oblique.dcm"
+    path.write_bytes(write_dicom(ds))
+    before = render_count(page)
+    page.set_input_files("#open-files", [str(path)])
+    wait_for_render_after(page, before)
+    assert markers(page) == {"top": "HA", "right": "LP", "bottom": "FP", "left": "RA"}
+    expected = expected_layout_of(page, ds, viewstate.View(zoom=float(page.get_attribute("#stack", "data-zoom"))))
+    assert page.text_content("#scale-bar .scale-label") == expected.scale.label
+    assert expected.scale.label.endswith("(at detector)")
 
 
 def test_the_readout_follows_a_flip(ct):
