@@ -3,6 +3,8 @@
 Frame rate per PS3.3 C.7.6.5 (Cine Module): Recommended Display Frame Rate (0008,2144) in frames per
 second where the file asks for one, else Cine Rate (0018,0040), else Frame Time (0018,1063, ms per
 frame), else Frame Time Vector (0018,1065, ms since the previous frame; its first value is 0).
+The display recommendation comes first because it is what the file asks a viewer to do (Weasis
+takes Cine Rate first; the two rarely disagree).
 The player is time-based: each animation tick shows the frame due at that moment, so a slow render
 skips frames instead of queueing them.
 """
