@@ -76,16 +76,37 @@ class Spacing:
 
     row_mm: float
     column_mm: float
-    source: str  # "PixelSpacing" or "ImagerPixelSpacing"
+    source: str  # "PixelSpacing", "ImagerPixelSpacing" or "SequenceOfUltrasoundRegions"
 
     @property
     def note(self) -> str:
-        """Imager Pixel Spacing is measured at the detector (PS3.3 C.8.11.4.1.2): say so on the bar."""
-        return "" if self.source == "PixelSpacing" else "at detector"
+        """Imager Pixel Spacing is measured at the detector (PS3.3 C.8.11.4.1.2), an ultrasound region's
+        calibration holds inside that region only (C.8.5.5.1): the bar says so."""
+        return {"PixelSpacing": "", "ImagerPixelSpacing": "at detector"}.get(self.source, "in the US region")
+
+
+CENTIMETRES = 3  # Physical Units X/Y Direction code for cm (PS3.3 C.8.5.5.1.15)
+TISSUE_2D = 1  # Region Spatial Format code for a 2D (tissue or flow) region (C.8.5.5.1.1)
+
+
+def ultrasound_spacing(ds: Dataset) -> Spacing | None:
+    """The pixel size of the first 2D ultrasound region calibrated in cm (Sequence of Ultrasound
+    Regions, PS3.3 C.8.5.5), in mm."""
+    for region in ds.get("SequenceOfUltrasoundRegions") or []:
+        try:
+            calibrated = (int(region.RegionSpatialFormat) == TISSUE_2D
+                          and int(region.PhysicalUnitsXDirection) == int(region.PhysicalUnitsYDirection) == CENTIMETRES)
+            delta_x, delta_y = abs(float(region.PhysicalDeltaX)), abs(float(region.PhysicalDeltaY))
+        except (AttributeError, TypeError, ValueError):
+            continue
+        if calibrated and delta_x > 0 and delta_y > 0:
+            return Spacing(delta_y * 10, delta_x * 10, "SequenceOfUltrasoundRegions")
+    return None
 
 
 def pixel_spacing(ds: Dataset) -> Spacing | None:
-    """Pixel Spacing (in the patient, PS3.3 10.7.1.1) where given, else Imager Pixel Spacing, else None."""
+    """Pixel Spacing (in the patient, PS3.3 10.7.1.1) where given, else Imager Pixel Spacing, else an
+    ultrasound region's calibration, else None."""
     for keyword in ("PixelSpacing", "ImagerPixelSpacing"):
         try:
             row_mm, column_mm = (float(v) for v in ds.get(keyword) or ())
@@ -93,7 +114,7 @@ def pixel_spacing(ds: Dataset) -> Spacing | None:
             continue
         if row_mm > 0 and column_mm > 0:
             return Spacing(row_mm, column_mm, keyword)
-    return None
+    return ultrasound_spacing(ds)
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,21 @@ def test_pixel_spacing_wins_over_imager_pixel_spacing_and_says_which():
     assert pixel_spacing(image_dataset(np.zeros((2, 2)))) is None
 
 
+def test_ultrasound_takes_the_calibration_of_its_first_2d_region_in_cm():
+    """Real scanner files: the region's Physical Delta X/Y are in cm per pixel (units code 3)."""
+    ds = read_dataset(corpus_file("examples_ybr_color.dcm").read_bytes())
+    region = ds.SequenceOfUltrasoundRegions[0]
+    spacing = pixel_spacing(ds)
+    assert (spacing.row_mm, spacing.column_mm) == (float(region.PhysicalDeltaY) * 10, float(region.PhysicalDeltaX) * 10)
+    assert scale_bar(spacing, 1.0, 100).label.endswith("(in the US region)")
+    # OBXXXX1A.dcm: a 2D region, then a spectral Doppler region (format 4) with other units
+    obstetric = read_dataset(corpus_file("OBXXXX1A.dcm").read_bytes())
+    assert pixel_spacing(obstetric).column_mm == float(obstetric.SequenceOfUltrasoundRegions[0].PhysicalDeltaX) * 10
+    doppler_only = read_dataset(corpus_file("OBXXXX1A.dcm").read_bytes())
+    del doppler_only.SequenceOfUltrasoundRegions[0]
+    assert pixel_spacing(doppler_only) is None
+
+
 @pytest.mark.parametrize(("limit", "expected"), [(37.3, 20), (0.7, 0.5), (10, 10), (199, 100), (5.2, 5), (2.9, 2)])
 def test_round_lengths_are_one_two_or_five_times_a_power_of_ten(limit, expected):
     assert round_length(limit) == pytest.approx(expected)
