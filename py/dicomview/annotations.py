@@ -186,9 +186,9 @@ class Place:
 
 
 def patient_lines(ds: Dataset) -> tuple[str, ...]:
-    birth = dicom_date(text(ds, "PatientBirthDate"))
-    lines = (person_name(ds.get("PatientName")), joined("ID", text(ds, "PatientID")) if text(ds, "PatientID") else "",
-             joined(birth, text(ds, "PatientSex")))
+    birth, sex, patient_id = dicom_date(text(ds, "PatientBirthDate")), text(ds, "PatientSex"), text(ds, "PatientID")
+    lines = (person_name(ds.get("PatientName")), f"ID {patient_id}" if patient_id else "",
+             joined(f"DOB {birth}" if birth else "", f"Sex {sex}" if sex else ""))
     return tuple(line for line in lines if line)
 
 

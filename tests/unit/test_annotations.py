@@ -120,7 +120,7 @@ def test_corner_texts_of_a_real_ct():
     ds = read_dataset(corpus_file("CT_small.dcm").read_bytes())
     shown = layout(ds, Place(3, 12, False), Window(40, 400), "", 1.5, 200, inverted=True)
     assert shown.corners == {
-        "top-left": ("CompressedSamples, CT1", "ID 1CT1", "O"),
+        "top-left": ("CompressedSamples, CT1", "ID 1CT1", "Sex O"),
         "top-right": ("e+1", "2004-01-19 07:27"),
         # the slice position is Image Position (Patient) along the normal of the plane, as the stack order
         "bottom-left": ("Se 1", "CT", "Im 3/12", "Pos -75.7 mm", "Th 5.0 mm"),
@@ -150,6 +150,12 @@ def test_enhanced_frames_take_position_and_thickness_from_their_functional_group
     assert shown.corners["bottom-left"] == ("MR", "Fr 2/2", "Pos 2.5 mm", "Th 1.5 mm")
     assert shown.corners["bottom-right"] == ("Zoom 100%",)  # no window (colour or none): nothing to say
     assert shown.markers["right"] == "P"
+
+
+def test_birth_date_and_sex_share_a_line():
+    ds = image_dataset(np.zeros((2, 2)), PatientName="Doe^Jo", PatientBirthDate="19700102", PatientSex="F")
+    assert layout(ds, Place(1, 1, False), None, "", 1.0, 100).corners["top-left"] == (
+        "Doe, Jo", "DOB 1970-01-02 Sex F")
 
 
 def test_tag_values_stay_text():
