@@ -139,6 +139,17 @@ def test_corner_texts_markers_and_scale_bar_follow_window_zoom_and_flip(ct):
     assert markers(ct) == expected.markers
 
 
+def test_the_scale_bar_follows_a_resized_viewport(ct):
+    ct.set_viewport_size({"width": 760, "height": 600})
+    try:
+        expected = expected_layout(ct, CT, ALONE, Window(40, 100), viewstate.FIT)
+        ct.wait_for_function(f"""Math.abs(document.querySelector('#scale-bar .scale-line').getBoundingClientRect().width
+                                 - {expected.scale.pixels}) < 0.5""")
+        assert ct.text_content("#scale-bar .scale-label") == expected.scale.label
+    finally:
+        ct.set_viewport_size({"width": 1280, "height": 800})
+
+
 def test_an_oblique_radiograph_like_file_shows_letter_pairs_and_a_detector_scale(page, tmp_path):
     from synthetic import image_dataset, write_dicom
 

@@ -7,7 +7,8 @@ outside #stack, so zoom and pan move the image under it, not the texts.
 
 from __future__ import annotations
 
-from js import window
+from js import ResizeObserver
+from pyodide.ffi import create_proxy
 
 from dicomview import annotations, viewstate
 from dicomview.annotations import CORNERS, EDGES, Layout, Place
@@ -36,7 +37,10 @@ class AnnotationLayer:
         root.append(bar)
         element("viewport").insertBefore(root, element("readout"))
         self.listeners.on(element("show-annotations"), "change", lambda event: self.show(event.target.checked))
-        self.listeners.on(window, "resize", lambda event: self.update())
+        # the fit, hence the scale bar, changes with the viewport's size: window resizes, and the side
+        # panel growing under the image on narrow screens
+        self._resized = create_proxy(lambda entries, observer: self.update())
+        ResizeObserver.new(self._resized).observe(element("viewport"))
         for key in ("t", "T"):
             self.page.gestures.key_actions[key] = self.toggle
 
