@@ -380,6 +380,10 @@ def test_pinch_zooms_about_the_fingers_and_two_fingers_pan(ct):
     assert ct.get_attribute("#stack", "data-zoom") == f"{expected.zoom:.4f}"
     assert [ct.get_attribute("canvas#image", f"data-window-{part}") for part in ("center", "width")] == window
     assert re.search(r"Zoom \d+%", corners(ct)["bottom-right"][1])
+    ct.touchscreen.tap(cx, cy)  # a double tap fits, like a double click
+    ct.touchscreen.tap(cx, cy)
+    ct.wait_for_function("document.getElementById('stack').dataset.zoom === '1.0000'")
+    assert transform(ct) == pytest.approx(matrix(viewstate.FIT), abs=0.01)
 
 
 def test_the_help_lists_the_new_shortcuts(page):
