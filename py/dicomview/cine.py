@@ -11,6 +11,8 @@ skips frames instead of queueing them.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -26,6 +28,7 @@ MIN_FPS, MAX_FPS = 0.1, 120.0
 class FrameRate:
     fps: float
     source: str  # the attribute it comes from, or "default"
+    intervals_ms: tuple[float, ...] = ()  # from Frame Time Vector: ms from each frame to the next
 
 
 def clamp_fps(fps: float) -> float:
@@ -49,14 +52,24 @@ def frame_rate(ds: Dataset) -> FrameRate:
     milliseconds = positive(ds.get("FrameTime"))
     if milliseconds is not None:
         return FrameRate(clamp_fps(1000.0 / milliseconds), "FrameTime")
-    intervals = [v for v in map(positive, as_list(ds.get("FrameTimeVector"))[1:]) if v is not None]
-    if intervals:
-        return FrameRate(clamp_fps(1000.0 * len(intervals) / sum(intervals)), "FrameTimeVector")
+    increments = [positive(v) for v in as_list(ds.get("FrameTimeVector"))[1:]]
+    usable = [v for v in increments if v is not None]
+    if usable:  # every increment usable: play them as given; else their mean rate
+        intervals = tuple(usable) if len(usable) == len(increments) else ()
+        return FrameRate(clamp_fps(1000.0 * len(usable) / sum(usable)), "FrameTimeVector", intervals)
     return FrameRate(DEFAULT_FPS, "default")
 
 
-def frame_due(elapsed_seconds: float, fps: float, start: int, count: int) -> int:
-    """The frame to show `elapsed_seconds` after playing started at frame `start`, looping over `count`."""
+def frame_due(elapsed_seconds: float, fps: float, start: int, count: int, intervals_ms: tuple[float, ...] = ()) -> int:
+    """The frame to show `elapsed_seconds` after playing started at frame `start`, looping over `count`:
+    every 1/fps seconds, or after each frame's own interval when `intervals_ms` gives one per step
+    (Frame Time Vector; the step from the last frame back to the first takes their mean)."""
     if count <= 0:
         return 0
-    return (start + math.floor(max(elapsed_seconds, 0.0) * fps)) % count
+    elapsed = max(elapsed_seconds, 0.0)
+    if len(intervals_ms) != count - 1 or count < 2:
+        return (start + math.floor(elapsed * fps)) % count
+    steps = [*intervals_ms, sum(intervals_ms) / len(intervals_ms)]
+    onsets = [0.0, *itertools.accumulate(steps)]  # onsets[k]: when frame k comes up; onsets[-1]: one loop
+    moment = (onsets[start] + elapsed * 1000.0) % onsets[-1]
+    return bisect.bisect_right(onsets, moment) - 1

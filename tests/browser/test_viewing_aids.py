@@ -293,6 +293,27 @@ def test_the_play_button_and_the_rate_field_drive_emri_small(page):
     assert np.array_equal(canvas_rgba(page), render_frame(dataset("emri_small.dcm"), stopped).rgba)
 
 
+def test_a_frame_time_vector_plays_through_every_frame(page, tmp_path):
+    from synthetic import image_dataset, write_dicom
+
+    frames = np.arange(4 * 8 * 8).reshape(4, 8, 8) * 50
+    ds = image_dataset(frames.reshape(32, 8), Rows=8, NumberOfFrames=4, FrameTimeVector=[0, 150, 300, 150],
+                       FrameIncrementPointer=0x00181065, SeriesInstanceUID="1.2.3.4.5.6.8")
+    path = tmp_path / "vector.dcm"
+    path.write_bytes(write_dicom(ds))
+    before = render_count(page)
+    page.set_input_files("#open-files", [str(path)])
+    wait_for_render_after(page, before)
+    assert page.text_content("#cine-source") == "from FrameTimeVector"
+    assert page.input_value("#cine-fps") == "5"
+    page.locator("canvas#image").click()
+    page.keyboard.press(" ")
+    for n in (1, 2, 3, 0):
+        page.wait_for_function(f"document.querySelector('canvas#image').dataset.frame === '{n}'")
+    page.keyboard.press(" ")
+    assert page.get_attribute("#cine-play", "aria-pressed") == "false"
+
+
 def test_space_plays_a_stack_through_its_series(page, stack):
     show_first(page, stack)
     uids = [image.sop_instance_uid for image in stack]

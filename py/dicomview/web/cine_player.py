@@ -26,6 +26,8 @@ class CinePlayer:
         self._started: tuple[float, int] | None = None  # (timestamp in ms, position) when timing began
         self._shown = -1  # the position the last tick left on screen
         self._rate_for = None  # what the fps field was filled for: the image, or its series for a stack
+        self._file_rate = cine.FrameRate(cine.DEFAULT_FPS, "default")
+        self._rate_changed = False  # the user set the rate: play evenly at it
         self._tick = create_proxy(self.tick)
 
     def attach(self) -> None:
@@ -69,7 +71,8 @@ class CinePlayer:
         key = ("frames", id(image)) if image.frames > 1 else ("series", image.series)
         if key != self._rate_for:
             self._rate_for = key
-            rate = cine.frame_rate(image.dataset)
+            rate = self._file_rate = cine.frame_rate(image.dataset)
+            self._rate_changed = False
             element("cine-fps").value = f"{rate.fps:g}"
             element("cine-source").textContent = "" if rate.source == "default" else f"from {rate.source}"
             self._started = None
@@ -78,6 +81,7 @@ class CinePlayer:
 
     def on_fps(self, event) -> None:
         event.target.value = f"{self.fps():g}"
+        self._rate_changed = True
         self._started = None  # keep playing from the frame shown, at the new rate
 
     def toggle(self) -> None:
@@ -117,7 +121,8 @@ class CinePlayer:
         if self._started is None or position != self._shown:  # started, new rate, or the user stepped
             self._started = (timestamp, position)
         started_at, start = self._started
-        due = cine.frame_due((timestamp - started_at) / 1000.0, self.fps(), start, count)
+        intervals = () if self._rate_changed else self._file_rate.intervals_ms
+        due = cine.frame_due((timestamp - started_at) / 1000.0, self.fps(), start, count, intervals)
         if due != position:
             self.go(due)
         self._shown = due
