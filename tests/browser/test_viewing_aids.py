@@ -262,7 +262,7 @@ def frame(page) -> int:
 
 def test_space_plays_a_multiframe_file_at_its_rate_and_stops(page):
     open_files(page, "examples_ybr_color.dcm")  # 30 frames, Frame Time 33.333 ms
-    assert page.input_value("#cine-fps") == f"{1000 / 33.333:g}"
+    assert page.input_value("#cine-fps") == f"{round(1000 / 33.333, 2):g}" == "30"
     assert page.text_content("#cine-source") == "from FrameTime"
     assert page.is_visible("#cine-play") and frame(page) == 0
     page.locator("canvas#image").click()  # focus on the page, not a control

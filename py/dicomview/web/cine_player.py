@@ -73,7 +73,7 @@ class CinePlayer:
             self._rate_for = key
             rate = self._file_rate = cine.frame_rate(image.dataset)
             self._rate_changed = False
-            element("cine-fps").value = f"{rate.fps:g}"
+            element("cine-fps").value = f"{round(rate.fps, 2):g}"  # 1000 / 33.333 ms shows as 30
             element("cine-source").textContent = "" if rate.source == "default" else f"from {rate.source}"
             self._started = None
         if count < 2 and self.playing:
