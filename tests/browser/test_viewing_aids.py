@@ -19,7 +19,7 @@ from dicomview import viewstate
 from dicomview.annotations import Place, layout
 from dicomview.decode import read_dataset
 from dicomview.pipeline import Window
-from dicomview.render import render_frame
+from dicomview.render import frame_view, render_frame
 
 pytestmark = pytest.mark.browser
 ALONE = Place(1, 1, False)  # the only image of its series
@@ -206,6 +206,28 @@ def show_first(page, images) -> None:
     page.locator(f'#image-list button[data-sop-instance-uid="{first.sop_instance_uid}"]').click()
     page.wait_for_function(
         f"document.querySelector('canvas#image').dataset.sopInstanceUid === {first.sop_instance_uid!r}")
+
+
+def test_the_readout_follows_a_frame_change_under_a_resting_cursor_and_clears_on_leaving(page):
+    import pydicom.pixels
+
+    from dicomview.readout import readout
+
+    open_files(page, "emri_small.dcm")
+    ds = dataset("emri_small.dcm")
+    frames = pydicom.pixels.pixel_array(ds)
+    box = page.locator("canvas#image").bounding_box()
+    scale = min(box["width"] / 64, box["height"] / 64)
+    left, top = box["x"] + (box["width"] - 64 * scale) / 2, box["y"] + (box["height"] - 64 * scale) / 2
+    page.mouse.move(left + 30.5 * scale, top + 20.5 * scale)
+    first = readout(frame_view(ds, 0), frames[0], 20, 30).text()
+    page.wait_for_function(f"document.getElementById('readout').textContent === {first!r}")
+    page.keyboard.press("ArrowDown")  # the mouse does not move
+    second = readout(frame_view(ds, 1), frames[1], 20, 30).text()
+    assert second != first
+    page.wait_for_function(f"document.getElementById('readout').textContent === {second!r}")
+    page.mouse.move(box["x"] + box["width"] + 200, top)  # out of the view, over the side panel
+    page.wait_for_function("document.getElementById('readout').textContent === ''")
 
 
 def test_slice_n_of_n_follows_the_stack_and_t_toggles_the_text(page, stack):

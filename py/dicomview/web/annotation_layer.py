@@ -77,6 +77,7 @@ class AnnotationLayer:
         image = self.page.current_image()
         if image is None:
             return
+        self.page.gestures.refresh_readout()  # the cursor's readout belongs to the layer too
         box = element("viewport").getBoundingClientRect()
         view = self.page.gestures.view
         ds = image.dataset

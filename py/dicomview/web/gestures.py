@@ -54,6 +54,7 @@ class Gestures:
         self.drag: Drag | Pinch | None = None
         self.touches: dict[int, Point] = {}  # fingers down, by pointer id, in client coordinates
         self.key_actions: dict[str, Callable[[], None]] = {}
+        self.cursor: Point | None = None  # where the mouse rests over the view, for the readout
         self.listeners = Listeners()
 
     def attach(self) -> None:
@@ -63,6 +64,7 @@ class Gestures:
             ("pointerdown", self.on_pointer_down), ("pointermove", self.on_pointer_move),
             ("pointerup", self.on_pointer_up), ("pointercancel", self.on_pointer_up),
             ("dblclick", self.on_double_click), ("contextmenu", lambda event: event.preventDefault()),
+            ("pointerleave", self.on_pointer_leave),
         ):
             self.listeners.on(viewport, name, handler)
         self.listeners.on(viewport, "wheel", self.on_wheel, passive=False)  # it must preventDefault
@@ -133,6 +135,15 @@ class Gestures:
         if not isinstance(self.drag, Pinch) or len(self.touches) < 2:
             self.drag = None  # a finger left of a pinch does not start windowing
 
+    def on_pointer_leave(self, event) -> None:
+        self.cursor = None
+        element("readout").textContent = ""
+
+    def refresh_readout(self) -> None:
+        """After a render or a view change under a resting cursor (cine, keys, zoom): the new value there."""
+        if self.cursor is not None and self.drag is None:
+            self.show_readout(*self.cursor)
+
     def on_double_click(self, event) -> None:
         self.set_view(viewstate.fit(self.view))
 
@@ -182,6 +193,7 @@ class Gestures:
 
     def show_readout(self, x: float, y: float) -> None:
         """Stored value, modality value with unit and patient position under the cursor."""
+        self.cursor = (x, y)
         rendered, image = self.page.last_rendered, self.page.current_image()
         if rendered is None or image is None or rendered.stored is None:
             return
