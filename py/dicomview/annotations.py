@@ -17,7 +17,7 @@ from pydicom.dataset import Dataset
 from pydicom.valuerep import PersonName
 
 from dicomview.pipeline import Window
-from dicomview.series import slice_position
+from dicomview.series import series_members, slice_position
 
 # PS3.3 C.7.6.1.1.1: the patient's left, posterior and head are the positive x, y and z of the LPS axes
 AXIS_LETTERS = (("R", "L"), ("A", "P"), ("F", "H"))
@@ -183,6 +183,15 @@ class Place:
     number: int
     count: int
     of_frames: bool
+
+
+def place_of(frames: int, frame: int, series_keys: list, current: int) -> Place:
+    """The frame (0-based `frame`) of a multi-frame image, else image `current` within its series
+    (`series_keys`: the series of every open image, in list order): what the wheel scrolls and cine plays."""
+    if frames > 1:
+        return Place(frame + 1, frames, True)
+    members = series_members(series_keys, current)
+    return Place(members.index(current) + 1, len(members), False) if current in members else Place(1, 1, False)
 
 
 def patient_lines(ds: Dataset) -> tuple[str, ...]:

@@ -205,3 +205,13 @@ def test_garbage_in_any_annotated_attribute_never_raises():
             shown = layout(broken, Place(1, 1, True), None, "", 1.0, 100.0)
             assert set(shown.corners) == {"top-left", "top-right", "bottom-left", "bottom-right"}
             assert frame_rate(broken).fps > 0
+
+
+def test_the_place_is_the_frame_of_a_multiframe_image_else_the_image_in_its_series():
+    from dicomview.annotations import place_of
+
+    keys = ["a", "b", "a", "a"]
+    assert place_of(10, 3, keys, 1) == Place(4, 10, True)
+    assert place_of(1, 0, keys, 2) == Place(2, 3, False)
+    assert place_of(1, 0, keys, 1) == Place(1, 1, False)
+    assert place_of(1, 0, [], -1) == Place(1, 1, False)  # nothing open

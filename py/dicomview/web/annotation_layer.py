@@ -11,9 +11,8 @@ from js import ResizeObserver
 from pyodide.ffi import create_proxy
 
 from dicomview import annotations, viewstate
-from dicomview.annotations import CORNERS, EDGES, Layout, Place
+from dicomview.annotations import CORNERS, EDGES, Layout, place_of
 from dicomview.render import frame_view
-from dicomview.series import series_members
 from dicomview.web.dom import Listeners, element, make
 
 EXPORT_MARGIN_FRACTION = 1 / 80  # of the exported image's shorter side
@@ -60,11 +59,8 @@ class AnnotationLayer:
         page, image, rendered = self.page, self.page.current_image(), self.page.last_rendered
         if image is None or rendered is None:
             return None
-        if image.frames > 1:
-            place = Place(image.frame + 1, image.frames, True)
-        else:
-            members = series_members([other.series for other in page.session.images], page.session.current)
-            place = Place(members.index(page.session.current) + 1, len(members), False)
+        place = place_of(image.frames, image.frame, [other.series for other in page.session.images],
+                         page.session.current)
         voi_label = "VOI LUT" if rendered.voi_key.startswith("voi-lut") else ""
         return annotations.layout(
             frame_view(image.dataset, image.frame), place, rendered.window, voi_label, pixels_per_image_pixel,

@@ -11,6 +11,7 @@ from js import requestAnimationFrame
 from pyodide.ffi import create_proxy
 
 from dicomview import cine
+from dicomview.annotations import place_of
 from dicomview.series import series_members
 from dicomview.web.dom import Listeners, element
 
@@ -36,16 +37,16 @@ class CinePlayer:
         self.page.gestures.key_actions[" "] = self.toggle
 
     # --- what plays -------------------------------------------------------------------------------
+    def series_keys(self) -> list:
+        return [other.series for other in self.page.session.images]
+
     def sequence(self) -> tuple[int, int]:
         """(position, count) of what plays: the frames of a multi-frame image, else the images of its series."""
         image = self.page.current_image()
         if image is None:
             return 0, 0
-        if image.frames > 1:
-            return image.frame, image.frames
-        current = self.page.session.current
-        members = series_members([other.series for other in self.page.session.images], current)
-        return members.index(current), len(members)
+        place = place_of(image.frames, image.frame, self.series_keys(), self.page.session.current)
+        return place.number - 1, place.count
 
     def go(self, position: int) -> None:
         page, image = self.page, self.page.current_image()
@@ -53,7 +54,7 @@ class CinePlayer:
             image.frame = position
             page.show(page.session.current)
         else:
-            page.show(series_members([other.series for other in page.session.images], page.session.current)[position])
+            page.show(series_members(self.series_keys(), page.session.current)[position])
 
     def fps(self) -> float:
         try:
