@@ -34,11 +34,14 @@ class Readout:
 
 def modality_unit(ds: Dataset) -> str:
     """Rescale Type where the file gives a unit (PS3.3 C.11.1.1.2; "US" means unspecified), else HU
-    for CT, else nothing."""
+    for CT, else the PET Series Units (0054,1001: BQML, CNTS, GML for SUV...) for PT, else nothing."""
     unit = str(ds.get("RescaleType", "") or "").strip()
     if unit and unit.upper() != "US":
         return unit
-    return "HU" if str(ds.get("Modality", "")).upper() == "CT" else ""
+    modality = str(ds.get("Modality", "")).upper()
+    if modality == "PT":
+        return str(ds.get("Units", "") or "").strip()
+    return "HU" if modality == "CT" else ""
 
 
 def patient_position(ds: Dataset, row: int, column: int) -> tuple[float, float, float] | None:

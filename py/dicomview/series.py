@@ -63,3 +63,8 @@ def series_label(ds: Dataset, count: int) -> str:
     parts = [f"Series {ds.get('SeriesNumber', '?')}", str(ds.get("Modality", "") or ""),
              str(ds.get("SeriesDescription", "") or ""), f"{count} image{'s' if count != 1 else ''}"]
     return " · ".join(part for part in parts if part)
+
+
+def series_members(keys: list[SeriesKey], index: int) -> list[int]:
+    """Indices of the images in the series of image `index`, in list order (the stack a reader scrolls)."""
+    return [n for n, key in enumerate(keys) if key == keys[index]] if 0 <= index < len(keys) else []

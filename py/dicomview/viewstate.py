@@ -8,6 +8,7 @@ image layers, never a resampling of canvas#image.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 from dicomview.pipeline import Window
@@ -19,18 +20,25 @@ DRAG_ZOOM_PER_PIXEL = 1.01
 
 @dataclass(frozen=True)
 class View:
-    """Zoom relative to the fitted image (1 = fit), pan in CSS pixels, and the user's inversion."""
+    """Zoom relative to the fitted image (1 = fit), pan in CSS pixels, the user's inversion and flips
+    (a flip mirrors the image about its own centre, inside the zoom and pan)."""
 
     zoom: float = 1.0
     pan_x: float = 0.0
     pan_y: float = 0.0
     inverted: bool = False
+    flip_horizontal: bool = False
+    flip_vertical: bool = False
 
     def css_transform(self) -> str:
-        return f"translate({self.pan_x:.2f}px, {self.pan_y:.2f}px) scale({self.zoom:.5f})"
+        transform = f"translate({self.pan_x:.2f}px, {self.pan_y:.2f}px) scale({self.zoom:.5f})"
+        if self.flip_horizontal or self.flip_vertical:
+            transform += f" scale({-1 if self.flip_horizontal else 1}, {-1 if self.flip_vertical else 1})"
+        return transform
 
 
 FIT = View()
+Point = tuple[float, float]
 
 
 def window_sensitivity(value_span: float) -> float:
@@ -70,10 +78,44 @@ def drag_pan(start: View, dx: float, dy: float) -> View:
     return replace(start, pan_x=start.pan_x + dx, pan_y=start.pan_y + dy)
 
 
+def pinch(start: View, before: tuple[Point, Point], after: tuple[Point, Point]) -> View:
+    """Two fingers moved from `before` to `after` (points relative to the viewport's centre): zoom by
+    the change of their distance about their first midpoint, and pan by the move of their midpoint,
+    so the image point under the fingers stays under them (OHIF, Weasis and maps on phones do this)."""
+    (ax, ay), (bx, by) = before
+    (cx, cy), (dx, dy) = after
+    distance = math.hypot(bx - ax, by - ay)
+    factor = math.hypot(dx - cx, dy - cy) / distance if distance else 1.0
+    mid_x, mid_y = (ax + bx) / 2, (ay + by) / 2
+    zoomed = zoom_about(start, factor, mid_x, mid_y)
+    return drag_pan(zoomed, (cx + dx) / 2 - mid_x, (cy + dy) / 2 - mid_y)
+
+
+def fit(view: View) -> View:
+    """The image fitted and centred again; flips stay (they are a reading choice, not a zoom)."""
+    return replace(view, zoom=1.0, pan_x=0.0, pan_y=0.0)
+
+
+def flip(view: View, horizontal: bool) -> View:
+    """Mirror left-right (horizontal) or top-bottom."""
+    if horizontal:
+        return replace(view, flip_horizontal=not view.flip_horizontal)
+    return replace(view, flip_vertical=not view.flip_vertical)
+
+
+def fitted_scale(viewport: tuple[float, float], image: tuple[int, int]) -> float:
+    """CSS pixels per image pixel when the image (columns x rows) is fitted in the viewport."""
+    return min(viewport[0] / image[0], viewport[1] / image[1])
+
+
+def display_scale(view: View, viewport: tuple[float, float], image: tuple[int, int]) -> float:
+    """CSS pixels per image pixel as shown: the fit times the zoom."""
+    return fitted_scale(viewport, image) * view.zoom
+
+
 def one_to_one(view: View, viewport: tuple[float, float], image: tuple[int, int]) -> View:
     """Zoom so that one image pixel covers one CSS pixel, centred (image is columns x rows)."""
-    fitted = min(viewport[0] / image[0], viewport[1] / image[1])
-    return replace(view, zoom=clamp_zoom(1.0 / fitted), pan_x=0.0, pan_y=0.0)
+    return replace(view, zoom=clamp_zoom(1.0 / fitted_scale(viewport, image)), pan_x=0.0, pan_y=0.0)
 
 
 def step(current: int, count: int, delta: int) -> int:
@@ -81,13 +123,18 @@ def step(current: int, count: int, delta: int) -> int:
     return min(max(current + delta, 0), count - 1) if count else 0
 
 
-def client_to_pixel(box: tuple[float, float, float, float], image: tuple[int, int], x: float, y: float
-                    ) -> tuple[int, int]:
+def client_to_pixel(box: tuple[float, float, float, float], image: tuple[int, int], x: float, y: float,
+                    view: View = FIT) -> tuple[int, int]:
     """(row, column) of the image pixel under client point (x, y). `box` is the image layer's
     (left, top, width, height) on screen, transform included; the image sits in it with
-    object-fit: contain (centred, uniform scale); `image` is (columns, rows)."""
+    object-fit: contain (centred, uniform scale); `image` is (columns, rows); `view` tells the flips."""
     left, top, width, height = box
     scale = min(width / image[0], height / image[1])
     x0 = left + (width - image[0] * scale) / 2
     y0 = top + (height - image[1] * scale) / 2
-    return int((y - y0) // scale), int((x - x0) // scale)
+    row, column = int((y - y0) // scale), int((x - x0) // scale)
+    if view.flip_vertical:
+        row = image[1] - 1 - row
+    if view.flip_horizontal:
+        column = image[0] - 1 - column
+    return row, column

@@ -123,6 +123,7 @@ def test_export_png_is_the_image_with_or_without_the_overlay(viewer, tmp_path, a
     from PIL import Image
 
     open_one(viewer, "MR-SIEMENS-DICOM-WithOverlays.dcm")
+    viewer.set_checked("#show-annotations", False)  # the text layer: tests/browser/test_viewing_aids.py
     viewer.set_checked("#export-annotations", annotations)
     with viewer.expect_download() as download:
         viewer.click("#export-png")
@@ -135,3 +136,4 @@ def test_export_png_is_the_image_with_or_without_the_overlay(viewer, tmp_path, a
     assert exported.shape == image.shape
     assert np.array_equal(exported, expected)
     assert annotations == (not np.array_equal(exported, image))
+    viewer.set_checked("#show-annotations", True)

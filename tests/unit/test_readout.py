@@ -47,3 +47,14 @@ def test_client_to_pixel_with_letterboxing():
     assert client_to_pixel(box, (200, 100), 10, 120) == (0, 0)
     assert client_to_pixel(box, (200, 100), 409.9, 319.9) == (99, 199)
     assert client_to_pixel(box, (200, 100), 10, 110)[0] < 0  # above the image
+
+
+def test_pet_values_carry_the_series_units_and_rescale_type_wins():
+    from dicomview.readout import modality_unit
+    from synthetic import image_dataset
+
+    pet = image_dataset(np.array([[100, 200]]), Modality="PT", Units="BQML", RescaleSlope=2.5, RescaleIntercept=0)
+    assert readout(pet, pydicom.pixels.pixel_array(pet), 0, 1).value == "500 BQML"
+    assert modality_unit(image_dataset(np.zeros((1, 1)), Modality="PT", Units="BQML", RescaleType="SUVbw")) == "SUVbw"
+    assert modality_unit(image_dataset(np.zeros((1, 1)), Modality="MR")) == ""
+    assert modality_unit(image_dataset(np.zeros((1, 1)), Modality="CT", RescaleType="US")) == "HU"

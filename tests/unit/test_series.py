@@ -74,3 +74,12 @@ def test_a_series_mixing_planes_keeps_each_plane_together():
     planes = [orientation_key(image.dataset) for image in session.images]
     assert len([p for n, p in enumerate(planes) if n == 0 or p != planes[n - 1]]) == 2
     assert [n for n in names if n.startswith("axial")] == ["axial2", "axial1", "axial0"]  # z = 8, 9, 10
+
+
+def test_series_members_are_the_images_of_one_series_in_list_order():
+    from dicomview.series import SeriesKey, series_members
+
+    a, b = SeriesKey("1", "1"), SeriesKey("1", "2")
+    assert series_members([a, b, a, a, b], 2) == [0, 2, 3]
+    assert series_members([a, b, a], 1) == [1]
+    assert series_members([a], 5) == [] == series_members([], 0)

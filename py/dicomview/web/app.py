@@ -17,6 +17,8 @@ from dicomview.render import CUSTOM, RenderedFrame, frame_view, voi_choices
 from dicomview.series import series_label
 from dicomview.session import OpenedImage, Problem, Session
 from dicomview.web import codecs
+from dicomview.web.annotation_layer import AnnotationLayer
+from dicomview.web.cine_player import CinePlayer
 from dicomview.web.dom import Listeners, element, make
 from dicomview.web.gestures import Gestures
 from dicomview.web.library import Library, chosen_entries
@@ -48,6 +50,8 @@ class ViewerPage:
         self.codecs_loaded = None  # the task loading the WebAssembly codecs (load_codecs)
         self.last_rendered: RenderedFrame | None = None
         self.gestures = Gestures(self)
+        self.annotations = AnnotationLayer(self)
+        self.cine = CinePlayer(self)
         self._tags_for: OpenedImage | None = None
         self._overlays_for: tuple[OpenedImage, int] | None = None
         self._tag_rows: list = []
@@ -76,6 +80,8 @@ class ViewerPage:
         self.listeners.on(element("frame"), "input", self.on_frame)
         self.listeners.on(element("show-overlays"), "change", self.on_show_overlays)
         self.gestures.attach()
+        self.annotations.attach()
+        self.cine.attach()
         self.listeners.on(element("tag-search"), "input", lambda event: self.draw_tags())
         self.listeners.on(element("export-png"), "click", self.on_export_png)
         self.library.attach()
@@ -139,8 +145,10 @@ class ViewerPage:
         context = canvas.getContext("2d")
         context.drawImage(self.canvas, 0, 0)
         overlay = element("overlay")
-        if element("export-annotations").checked and not overlay.hidden and overlay.width:
-            context.drawImage(overlay, 0, 0)
+        if element("export-annotations").checked:
+            if not overlay.hidden and overlay.width:
+                context.drawImage(overlay, 0, 0)
+            self.annotations.paint(context, canvas.width, canvas.height)
         name = image.file_name.rsplit(".", 1)[0] + (f"-frame{image.frame + 1}" if image.frames > 1 else "")
 
         def save(blob) -> None:
@@ -199,6 +207,8 @@ class ViewerPage:
         if self._overlays_for != (image, image.frame):  # not on every window change of a drag
             self._overlays_for = (image, image.frame)
             self.draw_overlays(image)
+        self.annotations.update()
+        self.cine.sync(image)
         if self._tags_for is not image:  # the rows change with the image, not with each render
             self._tags_for, self._tag_rows = image, tags.tag_rows(image.dataset)
             self.draw_tags()

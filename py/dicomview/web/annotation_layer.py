@@ -1,0 +1,141 @@
+"""The text layer above the image: corner texts, orientation markers and the scale bar.
+
+dicomview.annotations decides what to show; this module writes it into DOM text elements over the
+viewport (textContent only, never HTML) and paints the same layout on an exported PNG. The layer sits
+outside #stack, so zoom and pan move the image under it, not the texts.
+"""
+
+from __future__ import annotations
+
+from js import ResizeObserver
+from pyodide.ffi import create_proxy
+
+from dicomview import annotations, viewstate
+from dicomview.annotations import CORNERS, EDGES, Layout, place_of
+from dicomview.render import frame_view
+from dicomview.web.dom import Listeners, element, make
+
+EXPORT_MARGIN_FRACTION = 1 / 80  # of the exported image's shorter side
+
+
+class AnnotationLayer:
+    """Owns #annotations (built at attach) and the #show-annotations toggle (key T)."""
+
+    def __init__(self, page) -> None:
+        self.page = page
+        self.listeners = Listeners()
+
+    def attach(self) -> None:
+        root = make("div", id="annotations", class_="annotations")
+        for corner in CORNERS:
+            root.append(make("div", class_="corner", data_corner=corner))
+        for edge in EDGES:
+            root.append(make("div", class_="marker", data_edge=edge))
+        bar = make("div", id="scale-bar", class_="scale-bar")
+        bar.append(make("span", class_="scale-label"), make("div", class_="scale-line"))
+        root.append(bar)
+        element("viewport").insertBefore(root, element("readout"))
+        self.listeners.on(element("show-annotations"), "change", lambda event: self.show(event.target.checked))
+        # the fit, hence the scale bar, changes with the viewport's size: window resizes, and the side
+        # panel growing under the image on narrow screens
+        self._resized = create_proxy(lambda entries, observer: self.update())
+        ResizeObserver.new(self._resized).observe(element("viewport"))
+        for key in ("t", "T"):
+            self.page.gestures.key_actions[key] = self.toggle
+
+    # --- state ------------------------------------------------------------------------------------
+    @property
+    def visible(self) -> bool:
+        return bool(element("show-annotations").checked)
+
+    def show(self, visible: bool) -> None:
+        element("show-annotations").checked = visible
+        element("annotations").hidden = not visible
+
+    def toggle(self) -> None:
+        self.show(not self.visible)
+
+    def layout(self, pixels_per_image_pixel: float, bar_limit: float, view: viewstate.View) -> Layout | None:
+        page, image, rendered = self.page, self.page.current_image(), self.page.last_rendered
+        if image is None or rendered is None:
+            return None
+        place = place_of(image.frames, image.frame, [other.series for other in page.session.images],
+                         page.session.current)
+        voi_label = "VOI LUT" if rendered.voi_key.startswith("voi-lut") else ""
+        return annotations.layout(
+            frame_view(image.dataset, image.frame), place, rendered.window, voi_label, pixels_per_image_pixel,
+            bar_limit, inverted=page.session.invert, flip_horizontal=view.flip_horizontal,
+            flip_vertical=view.flip_vertical)
+
+    # --- on screen --------------------------------------------------------------------------------
+    def update(self) -> None:
+        """Refill the layer for the current image, window, frame and view (cheap: text only)."""
+        image = self.page.current_image()
+        if image is None:
+            return
+        self.page.gestures.refresh_readout()  # the cursor's readout belongs to the layer too
+        box = element("viewport").getBoundingClientRect()
+        view = self.page.gestures.view
+        ds = image.dataset
+        scale = viewstate.display_scale(view, (box.width, box.height), (int(ds.Columns), int(ds.Rows)))
+        layout = self.layout(scale, box.width / 4, view)
+        if layout is None:
+            return
+        root = element("annotations")
+        for corner in CORNERS:
+            lines = layout.corners[corner]
+            root.querySelector(f'[data-corner="{corner}"]').replaceChildren(*[make("div", line) for line in lines])
+        for edge in EDGES:
+            root.querySelector(f'[data-edge="{edge}"]').textContent = layout.markers.get(edge, "")
+        bar = element("scale-bar")
+        bar.hidden = layout.scale is None
+        if layout.scale is not None:
+            bar.querySelector(".scale-line").style.width = f"{layout.scale.pixels:.2f}px"
+            bar.querySelector(".scale-label").textContent = layout.scale.label
+            bar.dataset.mm = f"{layout.scale.mm:g}"
+
+    # --- on an exported PNG -------------------------------------------------------------------------
+    def paint(self, context, width: int, height: int) -> None:
+        """Paint the layer on an export of the image at its natural size (one pixel per image pixel,
+        not flipped), if the layer is shown."""
+        if not self.visible:
+            return
+        layout = self.layout(1.0, width / 4, viewstate.FIT)
+        if layout is None:
+            return
+        size = max(10, round(min(width, height) / 40))
+        margin = max(2, round(min(width, height) * EXPORT_MARGIN_FRACTION))
+        context.save()
+        context.font = f"{size}px sans-serif"
+        context.fillStyle = "#ffffff"
+        context.strokeStyle = "#000000"
+        context.lineWidth = max(2, size / 5)
+        context.lineJoin = "round"
+
+        def write(line: str, x: float, y: float, align: str, baseline: str) -> None:
+            context.textAlign, context.textBaseline = align, baseline
+            context.strokeText(line, x, y)
+            context.fillText(line, x, y)
+
+        step = size * 1.2
+        for corner in CORNERS:
+            vertical, horizontal = corner.split("-")
+            lines = layout.corners[corner]
+            x = margin if horizontal == "left" else width - margin
+            for n, line in enumerate(lines if vertical == "top" else reversed(lines)):
+                y = margin + n * step if vertical == "top" else height - margin - n * step
+                write(line, x, y, horizontal, vertical)
+        places = {"top": (width / 2, margin, "center", "top"),
+                  "bottom": (width / 2, height - margin, "center", "bottom"),
+                  "left": (margin, height / 2, "left", "middle"),
+                  "right": (width - margin, height / 2, "right", "middle")}
+        for edge, letters in layout.markers.items():
+            write(letters, *places[edge])
+        if layout.scale is not None:
+            thickness = max(2, size / 6)
+            y = height - margin - 2 * step
+            left = (width - layout.scale.pixels) / 2
+            context.fillRect(left, y, layout.scale.pixels, thickness)
+            write(layout.scale.label, width / 2, y - thickness, "center", "bottom")
+        context.restore()
+
