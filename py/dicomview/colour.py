@@ -42,7 +42,9 @@ MAX_LUT_ENTRIES = 1 << 16  # a descriptor's "0 entries" means 2^16 (PS3.3 C.7.6.
 def scale_to_8_bits(values: np.ndarray, bits: int) -> np.ndarray:
     """Unsigned samples of `bits` significant bits onto 0..255, as DCMTK displays colour.
 
-    bits > 8: v >> (bits - 8); bits < 8: floor(v * 255 / (2**bits - 1)); 8: unchanged.
+    bits > 8: v >> (bits - 8); bits < 8: floor(v * 255 / (2**bits - 1)); 8: unchanged. Bits above
+    `bits` are not part of the sample (PS3.5 8.1.1) and are masked, so a wrong Bits Stored cannot index
+    past the table.
     """
     if bits == 8:
         return values.astype(np.uint8, copy=False)
@@ -50,7 +52,7 @@ def scale_to_8_bits(values: np.ndarray, bits: int) -> np.ndarray:
         kind = np.uint32 if bits > 16 else np.uint16
         return (values.astype(kind, copy=False) >> kind(bits - 8)).astype(np.uint8)
     lut = (np.arange(1 << bits, dtype=np.uint32) * 255 // ((1 << bits) - 1)).astype(np.uint8)
-    return lut[values]
+    return lut[values & ((1 << bits) - 1)]
 
 
 def unsigned_samples(samples: np.ndarray, bits: int, signed: bool) -> np.ndarray:

@@ -264,3 +264,19 @@ def test_8_bit_lut_entries_are_packed_two_to_a_word_in_either_byte_order():
     assert lut_entries(bytes([2, 1, 4, 3]), 4, little_endian=False).tolist() == [1, 2, 3, 4]
     assert lut_entries(bytes([1, 2, 3, 0]), 3, little_endian=True).tolist() == [1, 2, 3]
     assert lut_entries(bytes([0x12, 0x34]), 1, little_endian=False).tolist() == [0x1234]
+
+
+def test_bits_above_bits_stored_are_ignored_as_dcmtk_does(tmp_path):
+    """A fuzzed RGB file (8 bits allocated, 6 stored) whose samples use the two top bits crashed the
+    below-8-bit table; those bits are not part of the sample (PS3.5 8.1.1), and DCMTK ignores them."""
+    from synthetic import image_dataset, write_dicom
+
+    samples = np.array([[[255, 64, 63], [200, 128, 1]], [[0, 192, 127], [66, 250, 5]]], dtype=np.uint8)
+    ds = image_dataset(np.zeros((2, 2)), SamplesPerPixel=3, PhotometricInterpretation="RGB", PlanarConfiguration=0,
+                       BitsAllocated=8, BitsStored=6, HighBit=5)
+    ds.PixelData = samples.tobytes()
+    path = tmp_path / "rgb6.dcm"
+    path.write_bytes(write_dicom(ds))
+    rgba = ours(path)
+    assert difference(rgba[..., :3], dcm2pnm(path)).max() <= TOLERANCE
+    assert rgba[0, 0, :3].tolist() == [255, 0, 255]
