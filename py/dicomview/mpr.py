@@ -1,0 +1,130 @@
+"""The state of the three linked views of a volume, in plain Python: the browser layer turns events into
+calls here and draws what comes back.
+
+One crosshair point (patient mm) links the views: a click in one view moves it, and each view shows
+the slice through it. Windows are shared by the three views or kept per view; a slab (MIP, MinIP,
+mean) of a thickness in mm applies to every view; layouts show one view (the active one), three in a
+row, or three in a 2x2 grid whose fourth cell holds the measurement list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dicomview.measure import Measurements
+from dicomview.pipeline import Window
+from dicomview.render import RenderedFrame, default_voi_key, render_greyscale
+from dicomview.reslice import (
+    VIEWS,
+    Plane,
+    centre,
+    nearest_slice,
+    patient_point,
+    plane_image,
+    planes,
+    slab_image,
+    slab_slices,
+    slice_count,
+    view_point,
+)
+from dicomview.volume import Volume
+
+LAYOUTS = ("1x1", "1x3", "2x2")
+SLAB_CHOICES = ("none", "mip", "minip", "mean")
+
+
+@dataclass
+class ViewWindow:
+    """A view's VOI: a key of render.voi_choices, or a window the user set (wins when present)."""
+
+    voi_key: str | None = None
+    window: Window | None = None
+
+
+@dataclass
+class Mpr:
+    """Three linked views of one volume."""
+
+    volume: Volume
+    layout: str = "1x3"
+    active: str = "axial"
+    linked_windows: bool = True
+    slab_mode: str = "none"
+    slab_mm: float = 0.0
+    point: np.ndarray = field(default=None)
+    windows: dict[str, ViewWindow] = field(default_factory=dict)
+    measurements: Measurements = field(default_factory=Measurements)
+
+    def __post_init__(self) -> None:
+        self.planes: dict[str, Plane] = planes(self.volume)
+        if self.point is None:
+            self.point = centre(self.volume)
+        for name in VIEWS:
+            self.windows.setdefault(name, ViewWindow(default_voi_key(self.volume.modality)))
+
+    # --- what each view shows ----------------------------------------------------------------
+    def index(self, view: str) -> int:
+        """The view's slice: the one through the crosshair point."""
+        return nearest_slice(self.volume, self.planes[view], self.point)
+
+    def count(self, view: str) -> int:
+        return slice_count(self.volume, self.planes[view])
+
+    def crosshair(self, view: str) -> tuple[float, float]:
+        """Where the crosshair point falls in the view: (row, column), output pixels."""
+        _, row, column = view_point(self.volume, self.planes[view], self.point)
+        return row, column
+
+    def image(self, view: str) -> np.ndarray:
+        """Stored values the view shows: its slice, or the slab around it."""
+        plane = self.planes[view]
+        if self.slab_mode == "none":
+            return plane_image(self.volume, plane, self.index(view))
+        return slab_image(self.volume, plane, self.index(view), slab_slices(plane, self.slab_mm), self.slab_mode)
+
+    def render(self, view: str) -> RenderedFrame:
+        choice = self.windows[view]
+        return render_greyscale(self.volume.modality, np.ascontiguousarray(self.image(view)), choice.voi_key,
+                                choice.window)
+
+    def visible(self) -> tuple[str, ...]:
+        return (self.active,) if self.layout == "1x1" else VIEWS
+
+    def physical_size(self, view: str) -> tuple[float, float]:
+        """Width and height of the view in mm: the displayed aspect."""
+        plane = self.planes[view]
+        rows, columns = self.image_shape(view)
+        return columns * plane.column_spacing, rows * plane.row_spacing
+
+    def image_shape(self, view: str) -> tuple[int, int]:
+        return plane_image(self.volume, self.planes[view], 0).shape
+
+    # --- what the user does --------------------------------------------------------------------
+    def click(self, view: str, row: float, column: float) -> None:
+        """Move the crosshair to a point of a view: the other views go to the slices through it."""
+        self.active = view
+        self.point = patient_point(self.volume, self.planes[view], self.index(view), row, column)
+
+    def scroll(self, view: str, delta: int) -> None:
+        """Step the view's slice; the crosshair point moves with it, so do the lines in the other views."""
+        self.active = view
+        index = int(np.clip(self.index(view) + delta, 0, self.count(view) - 1))
+        row, column = self.crosshair(view)
+        self.point = patient_point(self.volume, self.planes[view], index, row, column)
+
+    def set_window(self, view: str, voi_key: str | None = None, window: Window | None = None) -> None:
+        """A VOI choice or a dragged window for one view, or all three when windows are linked."""
+        for name in VIEWS if self.linked_windows else (view,):
+            self.windows[name] = ViewWindow(voi_key, window)
+
+    def set_layout(self, layout: str) -> None:
+        if layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {LAYOUTS}, not {layout!r}")
+        self.layout = layout
+
+    def set_slab(self, mode: str, millimetres: float) -> None:
+        if mode not in SLAB_CHOICES:
+            raise ValueError(f"slab must be one of {SLAB_CHOICES}, not {mode!r}")
+        self.slab_mode, self.slab_mm = mode, max(float(millimetres), 0.0)

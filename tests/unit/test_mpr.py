@@ -1,0 +1,80 @@
+"""The linked views' state: one crosshair point, slices through it, shared or per-view windows, slabs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dicomview.decode import read_dataset
+from dicomview.mpr import Mpr
+from dicomview.pipeline import Window
+from dicomview.render import render_greyscale
+from dicomview.reslice import plane_image, planes, slab_image
+from dicomview.volume import Volume, build_volume
+from synthetic import phantom_series
+
+
+@pytest.fixture
+def mpr() -> Mpr:
+    """6 axial slices 2 mm apart from z = 0, 5 rows 1 mm apart from y = 0, 4 columns 3 mm apart from x = 0."""
+    voxels = np.arange(6 * 5 * 4, dtype=np.int16).reshape(6, 5, 4)
+    volume = build_volume([(n, read_dataset(d)) for n, d in phantom_series(voxels, (2, 1, 3))])
+    assert isinstance(volume, Volume), volume
+    return Mpr(volume)
+
+
+def test_the_views_start_at_the_middle_voxel(mpr):
+    assert np.allclose(mpr.point, [3, 2, 4])  # voxel (2, 2, 1)
+    assert {view: mpr.index(view) for view in ("axial", "coronal", "sagittal")} == {
+        "axial": 2, "coronal": 2, "sagittal": 1}
+    assert mpr.crosshair("coronal") == pytest.approx((3, 1))  # z = 4 is the 4th row from the top of 6
+
+
+def test_a_click_moves_the_other_views_to_the_point(mpr):
+    mpr.click("axial", 4, 3)  # y = 4, x = 9 on the slice z = 4
+    assert np.allclose(mpr.point, [9, 4, 4])
+    assert (mpr.index("coronal"), mpr.index("sagittal"), mpr.index("axial")) == (4, 3, 2)
+    assert mpr.crosshair("sagittal") == pytest.approx((3, 4))
+    assert mpr.active == "axial"
+
+
+def test_scrolling_a_view_moves_the_point_along_its_normal_within_the_volume(mpr):
+    mpr.scroll("coronal", 1)
+    assert mpr.index("coronal") == 3 and np.allclose(mpr.point, [3, 3, 4])
+    mpr.scroll("coronal", 10)
+    assert mpr.index("coronal") == 4
+    mpr.scroll("axial", -10)
+    assert mpr.index("axial") == 0 and mpr.crosshair("coronal") == pytest.approx((5, 1))
+
+
+def test_windows_are_shared_or_per_view_and_render_through_the_pipeline(mpr):
+    mpr.set_window("axial", window=Window(50, 100))
+    assert all(mpr.windows[view].window == Window(50, 100) for view in ("axial", "coronal", "sagittal"))
+    mpr.linked_windows = False
+    mpr.set_window("sagittal", voi_key="min-max")
+    assert mpr.windows["coronal"].window == Window(50, 100) and mpr.windows["sagittal"].voi_key == "min-max"
+    rendered = mpr.render("coronal")
+    coronal = planes(mpr.volume)["coronal"]
+    expected = render_greyscale(mpr.volume.modality, np.ascontiguousarray(plane_image(mpr.volume, coronal, 2)),
+                                window=Window(50, 100))
+    assert np.array_equal(rendered.rgba, expected.rgba)
+
+
+def test_a_slab_applies_to_every_view(mpr):
+    mpr.set_slab("mip", 6)  # 3 axial slices, 6 coronal, 2 sagittal
+    volume, views = mpr.volume, planes(mpr.volume)
+    assert np.array_equal(mpr.image("axial"), slab_image(volume, views["axial"], 2, 3, "mip"))
+    assert np.array_equal(mpr.image("sagittal"), slab_image(volume, views["sagittal"], 1, 2, "mip"))
+    with pytest.raises(ValueError, match="slab must be one of"):
+        mpr.set_slab("sum", 2)
+
+
+def test_layouts_and_physical_sizes(mpr):
+    assert mpr.visible() == ("axial", "coronal", "sagittal")
+    mpr.click("sagittal", 0, 0)
+    mpr.set_layout("1x1")
+    assert mpr.visible() == ("sagittal",)
+    assert mpr.physical_size("axial") == (12, 5) and mpr.physical_size("coronal") == (12, 12)
+    assert mpr.physical_size("sagittal") == (5, 12)
+    with pytest.raises(ValueError, match="layout"):
+        mpr.set_layout("3x3")
