@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dicomview.measure import Measurements
+from dicomview.measure import KINDS, Measurement, Measurements, Point
 from dicomview.pipeline import Window
 from dicomview.render import RenderedFrame, default_voi_key, render_greyscale
 from dicomview.reslice import (
@@ -32,6 +32,7 @@ from dicomview.reslice import (
 from dicomview.volume import Volume
 
 LAYOUTS = ("1x1", "1x3", "2x2")
+TOOLS = ("crosshair", *KINDS)
 SLAB_CHOICES = ("none", "mip", "minip", "mean")
 
 
@@ -56,6 +57,10 @@ class Mpr:
     point: np.ndarray = field(default=None)
     windows: dict[str, ViewWindow] = field(default_factory=dict)
     measurements: Measurements = field(default_factory=Measurements)
+    tool: str = "crosshair"
+    pending: list[Point] = field(default_factory=list)  # points of a measurement being drawn...
+    pending_view: str = ""  # ...on this view
+    dragging: tuple | None = None  # ("crosshair", view) or ("handle", number, point index)
 
     def __post_init__(self) -> None:
         self.planes: dict[str, Plane] = planes(self.volume)
@@ -128,3 +133,59 @@ class Mpr:
         if mode not in SLAB_CHOICES:
             raise ValueError(f"slab must be one of {SLAB_CHOICES}, not {mode!r}")
         self.slab_mode, self.slab_mm = mode, max(float(millimetres), 0.0)
+
+    # --- pointer: crosshair, drawing measurements point by point, dragging their handles ----------
+    def set_tool(self, tool: str) -> None:
+        if tool not in TOOLS:
+            raise ValueError(f"tool must be one of {TOOLS}, not {tool!r}")
+        self.tool, self.pending = tool, []
+
+    def shown_measurements(self, view: str) -> list[Measurement]:
+        return self.measurements.on(view, self.index(view))
+
+    def handle_at(self, view: str, row: float, column: float, reach: float) -> tuple[int, int] | None:
+        """The measurement point within `reach` pixels of (row, column) on the view's slice, if any."""
+        for item in reversed(self.shown_measurements(view)):
+            for n, (r, c) in enumerate(item.points):
+                if abs(r - row) <= reach and abs(c - column) <= reach:
+                    return item.number, n
+        return None
+
+    def pointer_down(self, view: str, row: float, column: float, reach: float = 1.0) -> str:
+        """A press on a view: grab a measurement handle, else add a point of the tool's measurement
+        (a measurement is made when it has its points), else move the crosshair. Returns what it did."""
+        handle = self.handle_at(view, row, column, reach) if not self.pending else None
+        if handle is not None:
+            self.dragging = ("handle", *handle)
+            return "handle"
+        if self.tool == "crosshair":
+            self.dragging = ("crosshair", view)
+            self.click(view, row, column)
+            return "crosshair"
+        if self.pending and self.pending_view != view:
+            self.pending = []
+        self.pending_view = view
+        self.pending.append((row, column))
+        if len(self.pending) < KINDS[self.tool]:
+            return "point"
+        self.measurements.add(self.tool, view, self.index(view), self.pending)
+        self.pending = []
+        return "added"
+
+    def pointer_move(self, view: str, row: float, column: float) -> bool:
+        """Follow a drag; True when something changed."""
+        if self.dragging is None:
+            return False
+        if self.dragging[0] == "crosshair":
+            if self.dragging[1] == view:
+                self.click(view, row, column)
+            return True
+        _, number, n = self.dragging
+        _, item = self.measurements.find(number)
+        points = list(item.points)
+        points[n] = (row, column)
+        self.measurements.edit(number, points)
+        return True
+
+    def pointer_up(self) -> None:
+        self.dragging = None

@@ -78,3 +78,28 @@ def test_layouts_and_physical_sizes(mpr):
     assert mpr.physical_size("sagittal") == (5, 12)
     with pytest.raises(ValueError, match="layout"):
         mpr.set_layout("3x3")
+
+
+def test_measurements_are_drawn_point_by_point_and_edited_by_their_handles(mpr):
+    mpr.set_tool("length")
+    assert mpr.pointer_down("axial", 0, 0) == "point"
+    assert mpr.pointer_down("axial", 4, 0) == "added"
+    (ruler,) = mpr.shown_measurements("axial")
+    assert ruler.points == ((0, 0), (4, 0)) and ruler.slice == 2
+    assert mpr.shown_measurements("coronal") == []
+    assert mpr.pointer_down("axial", 4.4, 0.3) == "handle"  # within reach of the second point
+    assert mpr.pointer_move("axial", 4, 2)
+    mpr.pointer_up()
+    assert mpr.measurements.items[0].points == ((0, 0), (4, 2))
+    mpr.set_tool("angle")
+    for point in ((1, 1), (2, 2)):
+        assert mpr.pointer_down("coronal", *point) == "point"
+    assert mpr.pointer_down("sagittal", 3, 3) == "point"  # another view starts over
+    assert mpr.pending == [(3, 3)]
+    mpr.set_tool("crosshair")
+    assert mpr.pointer_down("sagittal", 5, 0) == "crosshair" and mpr.index("axial") == 0
+    assert mpr.pointer_move("sagittal", 0, 4) and mpr.index("axial") == 5
+    mpr.pointer_up()
+    assert not mpr.pointer_move("sagittal", 0, 0)
+    with pytest.raises(ValueError, match="tool must be"):
+        mpr.set_tool("laser")
