@@ -82,12 +82,13 @@ class Mpr:
         _, row, column = view_point(self.volume, self.planes[view], self.point)
         return row, column
 
-    def image(self, view: str) -> np.ndarray:
-        """Stored values the view shows: its slice, or the slab around it."""
+    def image(self, view: str, index: int | None = None) -> np.ndarray:
+        """Stored values the view shows at its slice (or at `index`): the slice, or the slab around it."""
         plane = self.planes[view]
+        index = self.index(view) if index is None else index
         if self.slab_mode == "none":
-            return plane_image(self.volume, plane, self.index(view))
-        return slab_image(self.volume, plane, self.index(view), slab_slices(plane, self.slab_mm), self.slab_mode)
+            return plane_image(self.volume, plane, index)
+        return slab_image(self.volume, plane, index, slab_slices(plane, self.slab_mm), self.slab_mode)
 
     def render(self, view: str) -> RenderedFrame:
         choice = self.windows[view]
