@@ -267,3 +267,13 @@ def enhanced_phantom(voxels: np.ndarray, spacing: tuple[float, float, float], or
         frames.append(frame)
     ds.PerFrameFunctionalGroupsSequence = Sequence(frames)
     return write_dicom(ds)
+
+
+def body_phantom(slices: int, size: int) -> np.ndarray:
+    """Air with a water cylinder and a bone rod, stored as int16 with intercept -1024."""
+    rows, columns = np.ogrid[:size, :size]
+    body = (rows - size / 2) ** 2 + (columns - size / 2) ** 2 <= (size * 0.4) ** 2
+    rod = (rows - size / 2) ** 2 + (columns - size * 0.3) ** 2 <= (size * 0.05) ** 2
+    frame = np.full((size, size), 24, np.int16)
+    frame[body], frame[rod] = 1024, 2024
+    return np.broadcast_to(frame, (slices, size, size))

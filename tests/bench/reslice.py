@@ -23,19 +23,9 @@ from dicomview.pipeline import Window  # noqa: E402
 from dicomview.render import render_greyscale  # noqa: E402
 from dicomview.reslice import plane_image, planes, slab_image, slice_count  # noqa: E402
 from dicomview.volume import Volume, build_volume  # noqa: E402
-from synthetic import phantom_series  # noqa: E402
+from synthetic import body_phantom, phantom_series  # noqa: E402
 
 MIB = 1 << 20
-
-
-def phantom(slices: int, size: int) -> np.ndarray:
-    """Air with a water cylinder and a bone rod, stored as int16 with intercept -1024."""
-    rows, columns = np.ogrid[:size, :size]
-    body = (rows - size / 2) ** 2 + (columns - size / 2) ** 2 <= (size * 0.4) ** 2
-    rod = (rows - size / 2) ** 2 + (columns - size * 0.3) ** 2 <= (size * 0.05) ** 2
-    frame = np.full((size, size), 24, np.int16)
-    frame[body], frame[rod] = 1024, 2024
-    return np.broadcast_to(frame, (slices, size, size))
 
 
 def median_ms(action, indices) -> float:
@@ -53,7 +43,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
-    files = phantom_series(phantom(args.slices, args.size), (1.0, 0.7, 0.7))
+    files = phantom_series(body_phantom(args.slices, args.size), (1.0, 0.7, 0.7))
     images = [(name, read_dataset(data)) for name, data in files]
     del files
     tracemalloc.start()

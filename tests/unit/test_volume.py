@@ -192,3 +192,19 @@ def test_real_series_that_cannot_be_volumes_say_why():
     assert scouts.kind == "orientations" and scouts.reason.startswith("two orientations in one series")
     radial = build_volume(folder(DICOMDIR / "98892003" / "MR700"))
     assert radial.kind == "orientations" and radial.reason.startswith("seven orientations in one series")
+
+
+def test_a_real_enhanced_ct_is_a_volume_from_its_per_frame_positions():
+    from corpus import corpus_file
+
+    ds = read_dataset(corpus_file("eCT_Supplemental.dcm").read_bytes())
+    volume = build_volume([("eCT_Supplemental.dcm", ds)])
+    assert isinstance(volume, Volume), volume
+    positions = np.array([[float(v) for v in frame.PlanePositionSequence[0].ImagePositionPatient]
+                          for frame in ds.PerFrameFunctionalGroupsSequence])
+    assert volume.voxels.shape == (2, 512, 512) and volume.voxels.dtype == ds.pixel_array.dtype
+    assert volume.spacing[0] == pytest.approx(np.linalg.norm(positions[1] - positions[0]))
+    order = np.argsort(positions @ volume.axes[0])
+    assert np.array_equal(volume.voxels, ds.pixel_array[order])
+    assert float(volume.modality.RescaleIntercept) == float(
+        ds.SharedFunctionalGroupsSequence[0].PixelValueTransformationSequence[0].RescaleIntercept)

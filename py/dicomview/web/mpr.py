@@ -27,6 +27,16 @@ MEASURE_COLOUR = "#5ef38c"
 HANDLE_REACH_CSS_PX = 8
 
 
+def wasm_memory_bytes() -> int:
+    """The size of Pyodide's WebAssembly memory: it only grows, so it is the tab's Python peak so far."""
+    try:
+        import pyodide_js
+
+        return int(pyodide_js._module.HEAPU8.byteLength)
+    except Exception:  # a private attribute: report 0 rather than fail the views
+        return 0
+
+
 def select(element_id: str, options: list[tuple[str, str]], value: str):
     node = make("select", id=element_id)
     node.append(*[make("option", label, value=key) for key, label in options])
@@ -141,6 +151,7 @@ class MprPage:
         element("mpr").hidden = False
         element("volume-toggle").textContent = "2-D view"
         self.draw_all()
+        element("mpr").setAttribute("data-wasm-memory-bytes", str(wasm_memory_bytes()))
 
     def close(self) -> None:
         element("mpr").hidden = True
