@@ -92,8 +92,7 @@ class Mpr:
 
     def render(self, view: str) -> RenderedFrame:
         choice = self.windows[view]
-        return render_greyscale(self.volume.modality, np.ascontiguousarray(self.image(view)), choice.voi_key,
-                                choice.window)
+        return render_greyscale(self.volume.modality, self.image(view), choice.voi_key, choice.window)
 
     def visible(self) -> tuple[str, ...]:
         return (self.active,) if self.layout == "1x1" else VIEWS

@@ -70,7 +70,9 @@ class MprPage:
     def offer(self, image) -> None:
         """After the 2-D view shows an image: offer the volume views when its series has several slices."""
         slices = [i for i in self.page.session.images if i.series == image.series]
-        element("volume-toggle").hidden = len(slices) < 2 and image.frames < 2
+        toggle = element("volume-toggle")
+        toggle.hidden = len(slices) < 2 and image.frames < 2
+        toggle.setAttribute("data-wasm-memory-bytes", str(wasm_memory_bytes()))  # for the memory benchmark
 
     # --- building -----------------------------------------------------------------------------
     def build_dom(self) -> None:
