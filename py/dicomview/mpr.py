@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dicomview.measure import KINDS, Measurement, Measurements, Point
-from dicomview.pipeline import Window
+from dicomview.pipeline import Window, min_max_window
 from dicomview.render import RenderedFrame, default_voi_key, render_greyscale
 from dicomview.reslice import (
     VIEWS,
@@ -29,6 +29,7 @@ from dicomview.reslice import (
     slice_count,
     view_point,
 )
+from dicomview.viewstate import drag_window
 from dicomview.volume import Volume
 
 LAYOUTS = ("1x1", "1x3", "2x2")
@@ -60,7 +61,7 @@ class Mpr:
     tool: str = "crosshair"
     pending: list[Point] = field(default_factory=list)  # points of a measurement being drawn...
     pending_view: str = ""  # ...on this view
-    dragging: tuple | None = None  # ("crosshair", view) or ("handle", number, point index)
+    dragging: tuple | None = None  # ("crosshair", view), ("handle", number, point), ("window", view, start, span)
 
     def __post_init__(self) -> None:
         self.planes: dict[str, Plane] = planes(self.volume)
@@ -174,7 +175,7 @@ class Mpr:
 
     def pointer_move(self, view: str, row: float, column: float) -> bool:
         """Follow a drag; True when something changed."""
-        if self.dragging is None:
+        if self.dragging is None or self.dragging[0] == "window":  # a window drag moves by screen pixels
             return False
         if self.dragging[0] == "crosshair":
             if self.dragging[1] == view:
@@ -189,3 +190,15 @@ class Mpr:
 
     def pointer_up(self) -> None:
         self.dragging = None
+
+    def start_window_drag(self, view: str) -> None:
+        """A window drag starts from the view's current window (or its min-max) over its value span."""
+        rendered = self.render(view)
+        low, high = rendered.value_range
+        self.active = view
+        self.dragging = ("window", view, rendered.window or min_max_window(low, high), high - low)
+
+    def drag_window_by(self, dx: float, dy: float) -> None:
+        """The window dragged (dx, dy) CSS pixels from where the drag started (viewstate.drag_window)."""
+        _, view, start, span = self.dragging
+        self.set_window(view, window=drag_window(start, dx, dy, span))

@@ -11,7 +11,9 @@ from conftest import canvas_rgba, render_count, wait_for_render_after
 from dicomview.decode import read_dataset
 from dicomview.measure import describe, modality_unit
 from dicomview.mpr import Mpr
+from dicomview.pipeline import Window
 from dicomview.render import modality_lut
+from dicomview.viewstate import drag_window
 from dicomview.volume import build_volume
 from synthetic import phantom_series
 
@@ -128,6 +130,36 @@ def test_windows_are_shared_or_per_view(volume_page, series):
     assert [page.get_attribute(f'canvas[data-view="{v}"]', "data-window-center") for v in VIEWS] == ["-600"] * 3
 
 
+def page_reference(page, series) -> Mpr:
+    """The CPython state at the page's crosshair slices."""
+    mpr = reference(series)
+    mpr.point = mpr.volume.voxel_to_patient([int(page.get_attribute(f'canvas[data-view="{v}"]', "data-frame"))
+                                             for v in ("axial", "coronal", "sagittal")])
+    return mpr
+
+
+def test_a_right_drag_sets_the_window_of_the_views(volume_page, series):
+    page = volume_page
+    if not page.is_checked("#mpr-link-windows"):
+        act(page, "axial", lambda: page.click("#mpr-link-windows"))
+    act(page, "axial", lambda: page.select_option("#mpr-window", "preset:abdomen"))  # C 40 / W 400
+    mpr = page_reference(page, series)
+    low, high = mpr.render("coronal").value_range
+    x, y = (round(v) for v in point_of(page, "coronal", 5, 5))
+    page.mouse.move(x, y)
+    page.mouse.down(button="right")
+    page.mouse.move(x + 30, y + 10, steps=3)
+    act(page, "sagittal", lambda: page.mouse.move(x + 60, y - 40))
+    page.mouse.up(button="right")
+    expected = drag_window(Window(40, 400), 60, -40, high - low)
+    for view in VIEWS:
+        canvas = f'canvas[data-view="{view}"]'
+        assert page.get_attribute(canvas, "data-window-center") == f"{expected.center:g}"
+        assert page.get_attribute(canvas, "data-window-width") == f"{expected.width:g}"
+    mpr.set_window("coronal", window=expected)
+    assert_views_match(page, mpr)
+
+
 def test_a_mip_slab_matches_the_reference(volume_page, series):
     page = volume_page
     if not page.is_checked("#mpr-link-windows"):
@@ -135,9 +167,7 @@ def test_a_mip_slab_matches_the_reference(volume_page, series):
     act(page, "axial", lambda: page.select_option("#mpr-window", "preset:lung"))
     page.fill("#mpr-slab-mm", "9")
     act(page, "axial", lambda: page.select_option("#mpr-slab", "mip"))
-    mpr = reference(series)
-    mpr.point = mpr.volume.voxel_to_patient([int(page.get_attribute(f'canvas[data-view="{v}"]', "data-frame"))
-                                             for v in ("axial", "coronal", "sagittal")])
+    mpr = page_reference(page, series)
     mpr.set_window("axial", voi_key="preset:lung")
     mpr.set_slab("mip", 9)
     assert_views_match(page, mpr)

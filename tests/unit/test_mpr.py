@@ -103,3 +103,17 @@ def test_measurements_are_drawn_point_by_point_and_edited_by_their_handles(mpr):
     assert not mpr.pointer_move("sagittal", 0, 0)
     with pytest.raises(ValueError, match="tool must be"):
         mpr.set_tool("laser")
+
+
+def test_a_window_drag_starts_from_the_views_window_and_follows_viewstate(mpr):
+    from dicomview.viewstate import drag_window
+
+    start = mpr.render("coronal")
+    mpr.start_window_drag("coronal")
+    mpr.drag_window_by(50, -20)
+    mpr.drag_window_by(100, 10)  # from the start, not from the last step
+    low, high = start.value_range
+    expected = drag_window(start.window, 100, 10, high - low)
+    assert all(mpr.windows[view].window == expected for view in ("axial", "coronal", "sagittal"))
+    mpr.pointer_up()
+    assert mpr.dragging is None and mpr.active == "coronal"

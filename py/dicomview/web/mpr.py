@@ -62,6 +62,7 @@ class MprPage:
         self.render_count = 0
         self.built = False
         self.listed: list[tuple] = []  # the measurement lines on the page
+        self.drag_from = (0.0, 0.0)  # where a window drag started (CSS pixels)
 
     # --- the page's hooks ---------------------------------------------------------------------
     def attach(self) -> None:
@@ -87,6 +88,7 @@ class MprPage:
             labelled("Same window in all views", make("input", type="checkbox", id="mpr-link-windows")),
             labelled("Slab", select("mpr-slab", [(k, SLAB_LABELS[k]) for k in SLAB_CHOICES], "none")),
             labelled("mm", make("input", type="number", id="mpr-slab-mm", min="0", step="0.5", value="10")),
+            make("span", "Left: tool · right-drag: window · wheel: slices", class_="mpr-hint"),
         )
         grid = make("div", class_="mpr-grid", id="mpr-grid", data_layout="1x3")
         for view in VIEWS:
@@ -117,6 +119,7 @@ class MprPage:
             on(overlay, "pointerup", self.on_pointer_up)
             on(overlay, "pointercancel", self.on_pointer_up)
             on(overlay, "wheel", self.on_wheel, passive=False)
+            on(overlay, "contextmenu", lambda event: event.preventDefault())
 
     def on_toggle(self, event) -> None:
         if not element("mpr").hidden:
@@ -198,9 +201,14 @@ class MprPage:
         return view, row, column
 
     def on_pointer_down(self, event) -> None:
-        if self.mpr is None or event.button != 0:
+        if self.mpr is None or event.button not in (0, 2):
             return
         view, row, column = self.view_pixel(event)
+        if event.button == 2:  # right-drag: window / level
+            event.currentTarget.setPointerCapture(event.pointerId)
+            self.drag_from = (event.clientX, event.clientY)
+            self.mpr.start_window_drag(view)
+            return
         canvas = document.querySelector(f'canvas[data-view="{view}"]')
         reach = HANDLE_REACH_CSS_PX * canvas.width / max(canvas.getBoundingClientRect().width, 1)
         event.currentTarget.setPointerCapture(event.pointerId)
@@ -208,7 +216,10 @@ class MprPage:
         self.change(lambda m: m.pointer_down(view, row, column, reach))
 
     def on_pointer_move(self, event) -> None:
-        if self.mpr is not None and self.mpr.dragging is not None:
+        if self.mpr is not None and self.mpr.dragging is not None and self.mpr.dragging[0] == "window":
+            self.change(lambda m: m.drag_window_by(event.clientX - self.drag_from[0],
+                                                   event.clientY - self.drag_from[1]))
+        elif self.mpr is not None and self.mpr.dragging is not None:
             view, row, column = self.view_pixel(event)
             if self.mpr.pointer_move(view, row, column):
                 self.draw_all()
