@@ -15,7 +15,7 @@ from dicomview.pipeline import Window
 from dicomview.render import modality_lut
 from dicomview.viewstate import drag_window
 from dicomview.volume import build_volume
-from synthetic import phantom_series
+from synthetic import enhanced_phantom, phantom_series
 
 pytestmark = pytest.mark.browser
 VIEWS = ("axial", "coronal", "sagittal")
@@ -232,3 +232,22 @@ def test_a_series_with_a_missing_slice_says_why(volume_page, tmp_path):
     page.wait_for_function("document.querySelector('#mpr-status').dataset.kind === 'gap'")
     assert page.text_content("#mpr-status") == "Not a volume: slice 3 of 6 missing (the series steps 3 mm)"
     assert not page.is_visible("#mpr") and page.is_visible("#viewport")
+
+
+def test_an_oblique_enhanced_ct_says_what_each_view_is(volume_page, tmp_path):
+    """One Enhanced CT file (frames out of order, per-frame positions) acquired 25° off axial about x."""
+    page = volume_page
+    turn = np.radians(25)
+    orientation = (1, 0, 0, 0, np.cos(turn), np.sin(turn))
+    path = tmp_path / "enhanced.dcm"
+    path.write_bytes(enhanced_phantom(ramp()[:8], (2, 1, 1), orientation, frame_order=[4, 0, 7, 1, 6, 2, 5, 3]))
+    if page.is_visible("#mpr"):
+        page.click("#volume-toggle")
+    before = render_count(page)
+    page.set_input_files("#open-files", [str(path)])
+    wait_for_render_after(page, before)
+    act(page, "sagittal", lambda: page.click("#volume-toggle"))
+    labels = [page.get_attribute(f'canvas[data-view="{v}"]', "data-plane") for v in VIEWS]
+    assert labels == ["oblique axial (25.0° from true axial)", "oblique coronal (25.0° from true coronal)",
+                      "sagittal"]
+    assert_views_match(page, Mpr(build_volume([("enhanced.dcm", read_dataset(path.read_bytes()))])))

@@ -238,7 +238,10 @@ class MprPage:
     def draw_all(self) -> None:
         mpr = self.mpr
         element("mpr-grid").setAttribute("data-layout", mpr.layout)
-        element("mpr-tool").value = mpr.tool
+        element("mpr-tool").value = mpr.tool  # the controls follow the state (a new volume starts afresh)
+        element("mpr-layout").value = mpr.layout
+        element("mpr-slab").value = mpr.slab_mode
+        element("mpr-link-windows").checked = mpr.linked_windows
         for view in VIEWS:
             pane = document.querySelector(f'[data-pane="{view}"]')
             pane.hidden = view not in mpr.visible()
