@@ -131,7 +131,10 @@ class MprPage:
         if not self.built:
             self.build_dom()
         images = [i for i in self.page.session.images if i.series == image.series]
-        result = build_volume([(i.file_name, i.dataset) for i in images])
+        try:
+            result = build_volume([(i.file_name, i.dataset) for i in images])
+        except Exception as exc:  # an unforeseen file must not break the page: say what happened
+            result = NotAVolume(f"the volume could not be built ({type(exc).__name__}: {exc})", "error")
         status = element("mpr-status")
         if isinstance(result, NotAVolume):
             status.textContent = f"Not a volume: {result.reason}"
