@@ -32,6 +32,8 @@ ORIENTATION_TOLERANCE = 1e-3
 """Direction cosines closer than this are one orientation (files round them to about 6 digits)."""
 SPACING_TOLERANCE = 0.05
 """A step between slices may differ from the series' nominal step by this fraction (position jitter)."""
+POSITION_TOLERANCE_MM = 0.1
+"""...or this many mm, if more: positions are often written to 0.1 mm, so rounding alone moves a slice 0.05 mm."""
 IN_PLANE_TOLERANCE = 0.05
 """Slice origins may stray from their line, in-plane, by this fraction of a pixel."""
 NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine"}
@@ -204,31 +206,33 @@ def ranges(numbers_: list[int]) -> str:
     return texts[0] if len(texts) == 1 else ", ".join(texts[:-1]) + " and " + texts[-1]
 
 
-def spacing_problem(labels: list[str], depth: np.ndarray) -> NotAVolume | None:
-    """Duplicates, gaps and uneven steps among slices sorted by depth along the normal (mm)."""
+def slice_grid(labels: list[str], depth: np.ndarray) -> tuple[float, float] | NotAVolume:
+    """The regular grid of slices sorted by depth along the normal (mm): its step (the line through the
+    first and last slices) and the farthest a slice lies from it; or why there is none: two slices at
+    one position, uneven spacing, missing slices (named by their numbers in the complete run)."""
     steps = np.diff(depth)
     nominal = nominal_step(steps)
     if nominal == 0.0:
         return NotAVolume(f"all {len(labels)} slices are at the same position", "duplicate")
-    tolerance = SPACING_TOLERANCE * nominal
+    tolerance = max(SPACING_TOLERANCE * nominal, POSITION_TOLERANCE_MM)
     for n, step in enumerate(steps):
         if step <= tolerance:
             return NotAVolume(f"two slices at one position ({depth[n]:.2f} mm along the normal): "
                               f"{labels[n]} and {labels[n + 1]}", "duplicate")
-    multiples = np.rint(steps / nominal)
-    uneven = np.flatnonzero(np.abs(steps - multiples * nominal) > tolerance)
-    if uneven.size:
-        n = int(uneven[0])
+    multiples = np.maximum(np.rint(steps / nominal), 1)
+    complete = np.concatenate([[0], np.cumsum(multiples)]).astype(int)  # each slice's place in the full run
+    step = (depth[-1] - depth[0]) / complete[-1]  # the line through the first and last slices
+    residual = np.abs(depth - (depth[0] + complete * step)).max()
+    if residual > tolerance:
+        n = int(np.argmax(np.abs(steps - multiples * nominal)))
         return NotAVolume(f"uneven spacing: {steps[n]:.3g} mm between {labels[n]} and {labels[n + 1]} where the "
                           f"series steps {nominal:.3g} mm", "uneven")
     if (multiples > 1).any():
-        complete = np.concatenate([[0], np.cumsum(multiples)]).astype(int)  # index of each slice in the full run
         missing = sorted(set(range(complete[-1] + 1)) - set(complete.tolist()))
-        total = complete[-1] + 1
         word = "slice" if len(missing) == 1 else "slices"
-        return NotAVolume(f"{word} {ranges([m + 1 for m in missing])} of {total} missing "
+        return NotAVolume(f"{word} {ranges([m + 1 for m in missing])} of {complete[-1] + 1} missing "
                           f"(the series steps {nominal:.3g} mm)", "gap")
-    return None
+    return float(step), float(residual)
 
 
 def shear_fit(offsets: np.ndarray, depth: np.ndarray) -> tuple[np.ndarray, float]:
@@ -308,9 +312,10 @@ def build_volume(images: Iterable[tuple[str, Dataset]]) -> Volume | NotAVolume:
     slices, positions = [slices[n] for n in order], positions[order]
     depth = positions @ normal
     labels = [item.label for item in slices]
-    problem = spacing_problem(labels, depth)
-    if problem:
-        return problem
+    grid = slice_grid(labels, depth)
+    if isinstance(grid, NotAVolume):
+        return grid
+    step, jitter = grid
     row_spacing, column_spacing = numbers(first, "PixelSpacing", 2)  # PS3.3 10.7.1.3: between rows first
     offsets = positions @ np.stack([column_cosine, row_cosine]).T  # (n, 2) in-plane, mm: down, across
     shear, residual = shear_fit(offsets, depth)
@@ -326,10 +331,8 @@ def build_volume(images: Iterable[tuple[str, Dataset]]) -> Volume | NotAVolume:
         shifts = np.outer(depth - depth[0], shear) / (row_spacing, column_spacing)
         notes.append(f"gantry tilt of {tilt:.2f}° corrected: each slice shifted in-plane onto the slice normal "
                      f"(linear interpolation, up to {np.abs(shifts).max():.2f} pixels)")
-    step = (depth[-1] - depth[0]) / (len(slices) - 1)
-    jitter = np.abs(depth - depth[0] - step * np.arange(len(slices))).max()
     if jitter > 1e-3:
-        notes.append(f"slice positions deviate up to {jitter:.3g} mm from even spacing (tolerated)")
+        notes.append(f"slice positions deviate up to {jitter:.2g} mm from a regular grid (tolerated)")
     try:
         voxels = load_voxels(slices, shifts)
     except UnreadableFile as exc:

@@ -64,7 +64,15 @@ def test_small_position_jitter_is_tolerated_and_reported():
     volume = build_volume(opened(phantom_series(ramp((5, 2, 2)), (2.0, 1, 1), positions=positions)))
     assert isinstance(volume, Volume), volume
     assert volume.spacing[0] == pytest.approx(2.0)
-    assert volume.notes == ("slice positions deviate up to 0.04 mm from even spacing (tolerated)",)
+    assert volume.notes == ("slice positions deviate up to 0.04 mm from a regular grid (tolerated)",)
+
+
+def test_positions_rounded_to_a_tenth_of_a_millimetre_are_a_regular_grid():
+    positions = phantom_positions(9, (0.625, 1, 1))
+    positions[:, 2] = np.round(positions[:, 2], 1)  # 0, 0.6, 1.2, 1.9, 2.5 ...: steps of 0.6 and 0.7
+    volume = build_volume(opened(phantom_series(ramp((9, 2, 2)), (0.625, 1, 1), positions=positions)))
+    assert isinstance(volume, Volume), volume
+    assert volume.spacing[0] == pytest.approx(0.625, abs=0.01)
 
 
 def refusal(files, kind: str) -> str:
