@@ -36,6 +36,8 @@ POSITION_TOLERANCE_MM = 0.1
 """...or this many mm, if more: positions are often written to 0.1 mm, so rounding alone moves a slice 0.05 mm."""
 IN_PLANE_TOLERANCE = 0.05
 """Slice origins may stray from their line, in-plane, by this fraction of a pixel."""
+SHOWN_GROUPS = 4
+"""A refusal names this many groups at most (a PET series may have a rescale per slice)."""
 NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine"}
 
 
@@ -123,11 +125,13 @@ def slices_of(label: str, ds: Dataset) -> list[Slice]:
 
 
 def counted(groups: dict, noun: str, show) -> str:
-    """'two Xs in one series: A (3 slices) and B (1 slice: f1)'."""
+    """'two Xs in one series: A (3 slices) and B (1 slice: f1)'; past SHOWN_GROUPS, '… and N more'."""
     parts = []
-    for key, labels in sorted(groups.items(), key=lambda item: -len(item[1])):
+    for key, labels in sorted(groups.items(), key=lambda item: (-len(item[1]), min(item[1]))):
         few = f": {', '.join(sorted(labels))}" if len(labels) <= 3 else ""
         parts.append(f"{show(key)} ({len(labels)} slice{'s' if len(labels) != 1 else ''}{few})")
+    if len(parts) > SHOWN_GROUPS:
+        parts = [*parts[: SHOWN_GROUPS - 1], f"{len(parts) - SHOWN_GROUPS + 1} more"]
     count = NUMBER_WORDS.get(len(groups), str(len(groups)))
     return f"{count} {noun} in one series: " + ", ".join(parts[:-1]) + " and " + parts[-1]
 

@@ -216,3 +216,11 @@ def test_a_real_enhanced_ct_is_a_volume_from_its_per_frame_positions():
     assert np.array_equal(volume.voxels, ds.pixel_array[order])
     assert float(volume.modality.RescaleIntercept) == float(
         ds.SharedFunctionalGroupsSequence[0].PixelValueTransformationSequence[0].RescaleIntercept)
+
+
+def test_a_rescale_per_slice_is_refused_in_one_short_sentence():
+    """PET series often scale each slice differently: one int16 volume cannot hold them with one LUT."""
+    files = [phantom_series(np.zeros((6, 2, 2), np.int16), (2, 1, 1), RescaleSlope=str(n + 1))[n] for n in range(6)]
+    reason = refusal(files, "rescale")
+    assert reason == ("six rescales (Rescale Slope/Intercept) in one series: 1·x-1024 (1 slice: slice001.dcm), "
+                      "2·x-1024 (1 slice: slice002.dcm), 3·x-1024 (1 slice: slice003.dcm) and 3 more")
