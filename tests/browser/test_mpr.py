@@ -251,3 +251,20 @@ def test_an_oblique_enhanced_ct_says_what_each_view_is(volume_page, tmp_path):
     assert labels == ["oblique axial (25.0° from true axial)", "oblique coronal (25.0° from true coronal)",
                       "sagittal"]
     assert_views_match(page, Mpr(build_volume([("enhanced.dcm", read_dataset(path.read_bytes()))])))
+
+
+def test_real_series_from_dicomdirtests(volume_page):
+    """A real five-slice CT becomes three views equal to the CPython pipeline's; a real series with 161
+    slices missing says so."""
+    from corpus import PYDICOM_FILES
+
+    page = volume_page
+    ct = sorted((PYDICOM_FILES / "dicomdirtests" / "98892001" / "CT5N").iterdir())
+    open_series(page, ct)
+    act(page, "sagittal", lambda: page.click("#volume-toggle"))
+    assert_views_match(page, reference(ct))
+    gap = sorted((PYDICOM_FILES / "dicomdirtests" / "77654033" / "CT2").iterdir())
+    open_series(page, gap)
+    page.click("#volume-toggle")
+    page.wait_for_function("document.querySelector('#mpr-status').dataset.kind === 'gap'")
+    assert page.text_content("#mpr-status") == "Not a volume: slices 2–162 of 165 missing (the series steps 1.25 mm)"
