@@ -158,6 +158,9 @@ def test_a_right_drag_sets_the_window_of_the_views(volume_page, series):
         assert page.get_attribute(canvas, "data-window-width") == f"{expected.width:g}"
     mpr.set_window("coronal", window=expected)
     assert_views_match(page, mpr)
+    assert page.input_value("#mpr-window") == "custom"
+    assert page.text_content('#mpr-window option[value="custom"]') == (
+        f"Custom (C {expected.center:.0f} / W {expected.width:.0f})")
 
 
 def test_a_mip_slab_matches_the_reference(volume_page, series):

@@ -252,9 +252,24 @@ class MprPage:
             if not pane.hidden:
                 self.draw_view(view)
         document.querySelector('[data-pane="info"]').hidden = mpr.layout != "2x2"
-        choice = mpr.windows[mpr.active]
-        element("mpr-window").value = CUSTOM if choice.window is not None else (choice.voi_key or "")
+        self.draw_window_menu(mpr.windows[mpr.active])
         self.draw_list()
+
+    def draw_window_menu(self, choice) -> None:
+        """The menu shows the active view's VOI; a dragged window appears as a Custom entry."""
+        menu = element("mpr-window")
+        custom = menu.querySelector(f'option[value="{CUSTOM}"]')
+        if choice.window is None:
+            if custom is not None:
+                custom.remove()
+            menu.value = choice.voi_key or ""
+            return
+        text = f"Custom (C {choice.window.center:.0f} / W {choice.window.width:.0f})"
+        if custom is None:
+            custom = make("option", text, value=CUSTOM)
+            menu.prepend(custom)
+        custom.textContent = text
+        menu.value = CUSTOM
 
     def draw_view(self, view: str) -> None:
         mpr = self.mpr
