@@ -110,6 +110,7 @@ def test_a_click_and_the_wheel_move_the_crosshair_through_the_other_views(volume
     assert_views_match(page, mpr)
     row, column = (float(v) for v in page.get_attribute('canvas[data-view="sagittal"]', "data-crosshair").split())
     assert (row, column) == pytest.approx(mpr.crosshair("sagittal"), abs=0.05)
+    assert page.text_content("#mpr-readout") == mpr.readout()
     act(page, "coronal", lambda: (page.mouse.move(*point_of(page, "coronal", 3, 3)), page.mouse.wheel(0, 100)))
     mpr.scroll("coronal", 1)
     assert_views_match(page, mpr)

@@ -117,3 +117,8 @@ def test_a_window_drag_starts_from_the_views_window_and_follows_viewstate(mpr):
     assert all(mpr.windows[view].window == expected for view in ("axial", "coronal", "sagittal"))
     mpr.pointer_up()
     assert mpr.dragging is None and mpr.active == "coronal"
+
+
+def test_the_readout_gives_the_point_and_the_value_in_modality_units(mpr):
+    mpr.click("axial", 4, 3)  # voxel (2, 4, 3): stored 2 * 20 + 4 * 4 + 3 = 59, intercept -1024
+    assert mpr.readout() == "(9.0, 4.0, 4.0) mm · -965 HU"

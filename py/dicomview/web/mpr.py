@@ -88,6 +88,7 @@ class MprPage:
             labelled("Same window in all views", make("input", type="checkbox", id="mpr-link-windows")),
             labelled("Slab", select("mpr-slab", [(k, SLAB_LABELS[k]) for k in SLAB_CHOICES], "none")),
             labelled("mm", make("input", type="number", id="mpr-slab-mm", min="0", step="0.5", value="10")),
+            make("output", id="mpr-readout", aria_label="Crosshair position and value"),
             make("span", "Left: tool · right-drag: window · wheel: slices", class_="mpr-hint"),
         )
         grid = make("div", class_="mpr-grid", id="mpr-grid", data_layout="1x3")
@@ -253,6 +254,7 @@ class MprPage:
                 self.draw_view(view)
         document.querySelector('[data-pane="info"]').hidden = mpr.layout != "2x2"
         self.draw_window_menu(mpr.windows[mpr.active])
+        element("mpr-readout").textContent = mpr.readout()
         self.draw_list()
 
     def draw_window_menu(self, choice) -> None:
