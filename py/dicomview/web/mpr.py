@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from js import document
+from js import document, window
 
 from dicomview.measure import describe, modality_unit
 from dicomview.mpr import LAYOUTS, SLAB_CHOICES, TOOLS, Mpr
@@ -296,11 +296,10 @@ class MprPage:
         for name, value in attributes.items():
             canvas.setAttribute(name, value)
         overlay = document.querySelector(f'canvas[data-overlay="{view}"]')
-        self.fit(view, canvas, overlay)
-        self.draw_overlay(view, overlay, row, column)
+        self.draw_overlay(view, overlay, self.fit(view, canvas, overlay), row, column)
 
-    def fit(self, view: str, canvas, overlay) -> None:
-        """CSS size in true proportions (physical mm), as large as the pane allows."""
+    def fit(self, view: str, canvas, overlay) -> tuple[float, float]:
+        """CSS size in true proportions (physical mm), as large as the pane allows; returns it."""
         width_mm, height_mm = self.mpr.physical_size(view)
         pane = canvas.parentElement.parentElement
         available_w = max(pane.clientWidth - 4, 16)
@@ -309,49 +308,57 @@ class MprPage:
         for node in (canvas, overlay):
             node.style.width = f"{width_mm * scale:.2f}px"
             node.style.height = f"{height_mm * scale:.2f}px"
+        return width_mm * scale, height_mm * scale
 
-    def draw_overlay(self, view: str, overlay, row: float, column: float) -> None:
+    def draw_overlay(self, view: str, overlay, size: tuple[float, float], row: float, column: float) -> None:
+        """Crosshair and measurements on a layer of screen resolution (lines stay thin and round shapes
+        round whatever the spacing); image pixel centres map to layer coordinates."""
         rows, columns = self.mpr.image_shape(view)
-        # the overlay's backing store is finer than the image so lines stay thin on small images
-        factor = max(1, math.ceil(512 / max(rows, columns)))
-        overlay.width, overlay.height = columns * factor, rows * factor
+        ratio = window.devicePixelRatio or 1
+        overlay.width, overlay.height = max(round(size[0] * ratio), 1), max(round(size[1] * ratio), 1)
+        sx, sy = overlay.width / columns, overlay.height / rows
+
+        def at(r: float, c: float) -> tuple[float, float]:
+            return (c + 0.5) * sx, (r + 0.5) * sy
+
         context = overlay.getContext("2d")
         context.clearRect(0, 0, overlay.width, overlay.height)
-        context.setTransform(factor, 0, 0, factor, 0, 0)
-        context.lineWidth = 1 / factor
+        context.lineWidth = ratio
         context.strokeStyle = CROSSHAIR_COLOUR
+        x, y = at(row, column)
         context.beginPath()
-        context.moveTo(0, row + 0.5)
-        context.lineTo(columns, row + 0.5)
-        context.moveTo(column + 0.5, 0)
-        context.lineTo(column + 0.5, rows)
+        context.moveTo(0, y)
+        context.lineTo(overlay.width, y)
+        context.moveTo(x, 0)
+        context.lineTo(x, overlay.height)
         context.stroke()
         context.strokeStyle = context.fillStyle = MEASURE_COLOUR
-        context.font = f"{max(columns, rows) / 30:.2f}px sans-serif"
+        context.font = f"{12 * ratio:.0f}px sans-serif"
         for item in self.mpr.shown_measurements(view):
-            self.draw_measurement(context, item.kind, item.points, str(item.number))
+            self.draw_measurement(context, item.kind, [at(*p) for p in item.points], str(item.number), ratio)
         if self.mpr.pending and self.mpr.pending_view == view:
-            self.draw_measurement(context, "pending", self.mpr.pending, "")
+            self.draw_measurement(context, "pending", [at(*p) for p in self.mpr.pending], "", ratio)
 
     @staticmethod
-    def draw_measurement(context, kind: str, points, label: str) -> None:
-        centres = [(c + 0.5, r + 0.5) for r, c in points]  # canvas x, y of pixel centres
+    def draw_measurement(context, kind: str, points, label: str, ratio: float) -> None:
+        """A measurement's shape, handles and number, at layer coordinates (x, y)."""
         context.beginPath()
         if kind in ("rectangle", "ellipse"):
-            (x0, y0), (x1, y1) = centres
+            (x0, y0), (x1, y1) = points
             if kind == "rectangle":
                 context.rect(min(x0, x1), min(y0, y1), abs(x1 - x0), abs(y1 - y0))
             else:
                 context.ellipse((x0 + x1) / 2, (y0 + y1) / 2, abs(x1 - x0) / 2, abs(y1 - y0) / 2, 0, 0, 2 * math.pi)
         else:
-            context.moveTo(*centres[0])
-            for x, y in centres[1:]:
+            context.moveTo(*points[0])
+            for x, y in points[1:]:
                 context.lineTo(x, y)
         context.stroke()
-        for x, y in centres:  # the handles
-            context.fillRect(x - 0.35, y - 0.35, 0.7, 0.7)
+        half = 3 * ratio
+        for x, y in points:  # the handles
+            context.fillRect(x - half, y - half, 2 * half, 2 * half)
         if label:
-            context.fillText(label, centres[0][0] + 0.6, centres[0][1] - 0.6)
+            context.fillText(label, points[0][0] + 2 * half, points[0][1] - 2 * half)
 
     def draw_list(self) -> None:
         """The side panel's measurement lines, each with a Delete button (text only)."""
