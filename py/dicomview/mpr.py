@@ -153,15 +153,15 @@ class Mpr:
     def shown_measurements(self, view: str) -> list[Measurement]:
         return self.measurements.on(view, self.index(view))
 
-    def handle_at(self, view: str, row: float, column: float, reach: float) -> tuple[int, int] | None:
-        """The measurement point within `reach` pixels of (row, column) on the view's slice, if any."""
+    def handle_at(self, view: str, row: float, column: float, reach: tuple[float, float]) -> tuple[int, int] | None:
+        """The measurement point within `reach` (rows, columns) of (row, column) on the view's slice, if any."""
         for item in reversed(self.shown_measurements(view)):
             for n, (r, c) in enumerate(item.points):
-                if abs(r - row) <= reach and abs(c - column) <= reach:
+                if abs(r - row) <= reach[0] and abs(c - column) <= reach[1]:
                     return item.number, n
         return None
 
-    def pointer_down(self, view: str, row: float, column: float, reach: float = 1.0) -> str:
+    def pointer_down(self, view: str, row: float, column: float, reach: tuple[float, float] = (1.0, 1.0)) -> str:
         """A press on a view: grab a measurement handle, else add a point of the tool's measurement
         (a measurement is made when it has its points), else move the crosshair. Returns what it did."""
         handle = self.handle_at(view, row, column, reach) if not self.pending else None

@@ -214,7 +214,9 @@ class MprPage:
             self.mpr.start_window_drag(view)
             return
         canvas = document.querySelector(f'canvas[data-view="{view}"]')
-        reach = HANDLE_REACH_CSS_PX * canvas.width / max(canvas.getBoundingClientRect().width, 1)
+        box = canvas.getBoundingClientRect()
+        reach = (HANDLE_REACH_CSS_PX * canvas.height / max(box.height, 1),
+                 HANDLE_REACH_CSS_PX * canvas.width / max(box.width, 1))  # in image rows and columns
         event.currentTarget.setPointerCapture(event.pointerId)
         event.preventDefault()
         self.change(lambda m: m.pointer_down(view, row, column, reach))
