@@ -35,7 +35,10 @@ SPACING_TOLERANCE = 0.05
 POSITION_TOLERANCE_MM = 0.1
 """...or this many mm, if more: positions are often written to 0.1 mm, so rounding alone moves a slice 0.05 mm."""
 IN_PLANE_TOLERANCE = 0.05
-"""Slice origins may stray from their line, in-plane, by this fraction of a pixel."""
+"""Slice origins may stray from their line, in-plane, by this fraction of a pixel (or POSITION_TOLERANCE_MM)."""
+TILT_CORRECTION_PIXELS = 0.5
+"""A tilt is corrected when the slices drift more than this, end to end: below, resampling would blur
+more than it corrects (and rounded positions alone can fake a tiny tilt)."""
 SHOWN_GROUPS = 4
 """A refusal names this many groups at most (a PET series may have a rescale per slice)."""
 NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine"}
@@ -324,17 +327,20 @@ def build_volume(images: Iterable[tuple[str, Dataset]]) -> Volume | NotAVolume:
     offsets = positions @ np.stack([column_cosine, row_cosine]).T  # (n, 2) in-plane, mm: down, across
     shear, residual = shear_fit(offsets, depth)
     notes = []
-    if residual > IN_PLANE_TOLERANCE * min(row_spacing, column_spacing):
+    if residual > max(IN_PLANE_TOLERANCE * min(row_spacing, column_spacing), POSITION_TOLERANCE_MM):
         worst = int(np.argmax(np.linalg.norm(offsets - offsets[0] - np.outer(depth - depth[0], shear), axis=1)))
         return NotAVolume(f"slice origins do not lie on one line: {labels[worst]} is {residual:.3g} mm off it",
                           "misaligned")
     shifts = None
-    drift = np.abs(shear) * (depth[-1] - depth[0]) / (row_spacing, column_spacing)
-    if drift.max() > IN_PLANE_TOLERANCE:
-        tilt = np.degrees(np.arctan(np.linalg.norm(shear)))
+    drift = float((np.abs(shear) * (depth[-1] - depth[0]) / (row_spacing, column_spacing)).max())  # pixels
+    tilt = np.degrees(np.arctan(np.linalg.norm(shear)))
+    if drift > TILT_CORRECTION_PIXELS:
         shifts = np.outer(depth - depth[0], shear) / (row_spacing, column_spacing)
         notes.append(f"gantry tilt of {tilt:.2f}° corrected: each slice shifted in-plane onto the slice normal "
                      f"(linear interpolation, up to {np.abs(shifts).max():.2f} pixels)")
+    elif drift > IN_PLANE_TOLERANCE:
+        notes.append(f"slice origins drift {drift:.2f} pixels off the normal across the series (a tilt of "
+                     f"{tilt:.2g}°): too little to resample, not corrected")
     if jitter > 1e-3:
         notes.append(f"slice positions deviate up to {jitter:.2g} mm from a regular grid (tolerated)")
     try:

@@ -224,3 +224,23 @@ def test_a_rescale_per_slice_is_refused_in_one_short_sentence():
     reason = refusal(files, "rescale")
     assert reason == ("six rescales (Rescale Slope/Intercept) in one series: 1·x-1024 (1 slice: slice001.dcm), "
                       "2·x-1024 (1 slice: slice002.dcm), 3·x-1024 (1 slice: slice003.dcm) and 3 more")
+
+
+def test_an_oblique_series_with_positions_rounded_to_a_tenth_of_a_millimetre_is_not_resampled():
+    turn = np.radians(33)
+    orientation = (np.cos(turn), np.sin(turn), 0, 0, 0, -1)
+    positions = np.round(phantom_positions(12, (1.0, 0.5, 0.5), orientation, (-40, 12, 70)), 1)
+    voxels = ramp((12, 3, 3))
+    volume = build_volume(opened(phantom_series(voxels, (1.0, 0.5, 0.5), orientation, positions=positions)))
+    assert isinstance(volume, Volume), volume
+    assert np.array_equal(volume.voxels, voxels)  # stored values untouched: no tilt correction
+    assert not any("corrected" in note for note in volume.notes)
+
+
+def test_a_small_drift_is_reported_but_not_resampled():
+    files = phantom_series(ramp((5, 4, 4)), (2, 1, 1), shear_per_slice=0.05)  # 0.2 pixels end to end
+    volume = build_volume(opened(files))
+    assert isinstance(volume, Volume), volume
+    assert np.array_equal(volume.voxels, ramp((5, 4, 4)))
+    assert volume.notes == ("slice origins drift 0.20 pixels off the normal across the series (a tilt of 1.4°): "
+                            "too little to resample, not corrected",)
