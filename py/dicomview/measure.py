@@ -38,18 +38,23 @@ def angle_degrees(a: Point, vertex: Point, b: Point, spacing: Spacing) -> float:
     return float(np.degrees(abs(math.atan2(u[0] * v[1] - u[1] * v[0], u @ v))))
 
 
+EDGE = 1e-6
+"""Pixel centres this close outside an edge count as on it: a corner placed on a pixel centre from screen
+coordinates lands a rounding error away, and the pixel under it must count."""
+
+
 def rectangle_mask(shape: tuple[int, int], a: Point, b: Point) -> np.ndarray:
     """Pixels whose centres lie in the rectangle with opposite corners a and b (edges included)."""
     rows, columns = np.ogrid[: shape[0], : shape[1]]
     (top, bottom), (left, right) = sorted((a[0], b[0])), sorted((a[1], b[1]))
-    return (rows >= top) & (rows <= bottom) & (columns >= left) & (columns <= right)
+    return (rows >= top - EDGE) & (rows <= bottom + EDGE) & (columns >= left - EDGE) & (columns <= right + EDGE)
 
 
 def ellipse_mask(shape: tuple[int, int], a: Point, b: Point) -> np.ndarray:
     """Pixels whose centres lie in the ellipse inscribed in the rectangle with opposite corners a and b."""
     rows, columns = np.ogrid[: shape[0], : shape[1]]
     centre = ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
-    radii = (max(abs(b[0] - a[0]) / 2, 1e-9), max(abs(b[1] - a[1]) / 2, 1e-9))
+    radii = (max(abs(b[0] - a[0]) / 2, 1e-9) + EDGE, max(abs(b[1] - a[1]) / 2, 1e-9) + EDGE)
     return ((rows - centre[0]) / radii[0]) ** 2 + ((columns - centre[1]) / radii[1]) ** 2 <= 1
 
 

@@ -221,6 +221,19 @@ def test_measurements_are_drawn_listed_edited_and_deleted(volume_page, series):
     print("AFTER", view_count(page, "axial"), page.inner_html("#mpr-measurements"), page.errors)
     page.screenshot(path="/tmp/mpr_shot.png")
     assert page.eval_on_selector_all("#mpr-measurements li", "items => items.map(i => i.dataset.number)") == ["2"]
+    act(page, "axial", lambda: page.select_option("#mpr-tool", "angle"))
+    page.mouse.click(*point_of(page, "axial", 20, 2))
+    page.mouse.click(*point_of(page, "axial", 20, 12))
+    act(page, "axial", lambda: page.mouse.click(*point_of(page, "axial", 5, 12)))  # a right angle at (20, 12)
+    assert page.text_content('#mpr-measurements li[data-number="3"] span') == f"3. angle (axial {index + 1}): 90.0°"
+    act(page, "axial", lambda: page.select_option("#mpr-tool", "rectangle"))
+    page.mouse.click(*point_of(page, "axial", 0, 0))
+    act(page, "axial", lambda: page.mouse.click(*point_of(page, "axial", 3, 1)))
+    rectangle = page.text_content('#mpr-measurements li[data-number="4"] span')
+    stored = ramp()[index, 0:4, 0:2]  # rows 0..3, columns 0..1 of the axial slice
+    assert rectangle.startswith(f"4. rectangle (axial {index + 1}): mean {stored.mean() - 1024:.1f} HU, "
+                                f"SD {stored.std():.1f}, min {stored.min() - 1024}, max {stored.max() - 1024}, "
+                                f"area {3 * 1 * 1 * 1.5:.1f} mm² (8 pixels)")  # drawn centre to centre
     act(page, "axial", lambda: page.select_option("#mpr-tool", "crosshair"))
 
 

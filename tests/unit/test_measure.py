@@ -57,6 +57,7 @@ def test_angles_are_measured_in_the_patient():
 
 def test_masks_hold_the_pixels_whose_centres_are_inside():
     assert rectangle_mask((5, 6), (1, 4), (3, 2)).sum() == 9  # rows 1..3, columns 2..4
+    assert rectangle_mask((5, 6), (1 + 1e-8, 4), (3, 2 + 1e-8)).sum() == 9  # corners a rounding error off
     circle = ellipse_mask((9, 9), (2, 2), (6, 6))  # radius 2 about (4, 4): 13 pixel centres
     assert circle.sum() == 13 and circle[4, 2] and circle[2, 4] and not circle[3, 2]
 
