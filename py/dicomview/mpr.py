@@ -34,6 +34,7 @@ from dicomview.volume import Volume
 
 LAYOUTS = ("1x1", "1x3", "2x2")
 TOOLS = ("crosshair", *KINDS)
+STEP_KEYS = {"ArrowUp": -1, "PageUp": -1, "ArrowLeft": -1, "ArrowDown": 1, "PageDown": 1, "ArrowRight": 1}
 SLAB_CHOICES = ("none", "mip", "minip", "mean")
 
 
@@ -211,3 +212,16 @@ class Mpr:
         """The window dragged (dx, dy) CSS pixels from where the drag started (viewstate.drag_window)."""
         _, view, start, span = self.dragging
         self.set_window(view, window=drag_window(start, dx, dy, span))
+
+    def key(self, key: str) -> bool:
+        """Keys on the views: arrows and PageUp/PageDown step the active view's slices, Delete removes the
+        last measurement on its slice, Escape drops a measurement being drawn. True when handled."""
+        if key in STEP_KEYS:
+            self.scroll(self.active, STEP_KEYS[key])
+        elif key in ("Delete", "Backspace") and self.shown_measurements(self.active):
+            self.measurements.delete(self.shown_measurements(self.active)[-1].number)
+        elif key == "Escape" and self.pending:
+            self.pending = []
+        else:
+            return False
+        return True

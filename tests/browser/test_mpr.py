@@ -117,6 +117,18 @@ def test_a_click_and_the_wheel_move_the_crosshair_through_the_other_views(volume
     assert page.get_attribute('canvas[data-view="coronal"]', "data-frame") == "6"
 
 
+def test_keys_step_the_active_view_and_leave_the_2d_view_alone(volume_page):
+    page = volume_page
+    act(page, "coronal", lambda: page.mouse.click(*point_of(page, "coronal", 4, 4)))
+    frame = int(page.get_attribute('canvas[data-view="coronal"]', "data-frame"))
+    renders_2d = render_count(page)
+    act(page, "coronal", lambda: page.keyboard.press("ArrowDown"))
+    assert page.get_attribute('canvas[data-view="coronal"]', "data-frame") == str(frame + 1)
+    act(page, "coronal", lambda: page.keyboard.press("PageUp"))
+    assert page.get_attribute('canvas[data-view="coronal"]', "data-frame") == str(frame)
+    assert render_count(page) == renders_2d  # the hidden 2-D view did not step through its images
+
+
 def test_windows_are_shared_or_per_view(volume_page, series):
     page = volume_page
     act(page, "sagittal", lambda: page.select_option("#mpr-window", "preset:bone"))

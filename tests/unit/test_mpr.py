@@ -122,3 +122,16 @@ def test_a_window_drag_starts_from_the_views_window_and_follows_viewstate(mpr):
 def test_the_readout_gives_the_point_and_the_value_in_modality_units(mpr):
     mpr.click("axial", 4, 3)  # voxel (2, 4, 3): stored 2 * 20 + 4 * 4 + 3 = 59, intercept -1024
     assert mpr.readout() == "(9.0, 4.0, 4.0) mm · -965 HU"
+
+
+def test_keys_step_the_active_view_delete_and_cancel(mpr):
+    mpr.click("coronal", 0, 0)
+    assert mpr.key("ArrowDown") and mpr.index("coronal") == 3
+    assert mpr.key("PageUp") and mpr.key("ArrowLeft") and mpr.index("coronal") == 1
+    mpr.set_tool("length")
+    mpr.pointer_down("coronal", 0, 0)
+    mpr.pointer_down("coronal", 0, 2)
+    mpr.pointer_down("coronal", 3, 1)
+    assert mpr.pending == [(3, 1)] and mpr.key("Escape") and mpr.pending == []
+    assert mpr.key("Delete") and mpr.measurements.items == []
+    assert not mpr.key("Delete") and not mpr.key("x")

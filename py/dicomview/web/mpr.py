@@ -89,7 +89,8 @@ class MprPage:
             labelled("Slab", select("mpr-slab", [(k, SLAB_LABELS[k]) for k in SLAB_CHOICES], "none")),
             labelled("mm", make("input", type="number", id="mpr-slab-mm", min="0", step="0.5", value="10")),
             make("output", id="mpr-readout", aria_label="Crosshair position and value"),
-            make("span", "Left: tool · right-drag: window · wheel: slices", class_="mpr-hint"),
+            make("span", "Left: tool · right-drag: window · wheel, arrows: slices · Delete: last measurement",
+                 class_="mpr-hint"),
         )
         grid = make("div", class_="mpr-grid", id="mpr-grid", data_layout="1x3")
         for view in VIEWS:
@@ -114,6 +115,8 @@ class MprPage:
         for control in ("mpr-slab", "mpr-slab-mm"):
             on(element(control), "change", self.on_slab)
         on(element("mpr-measurements"), "click", self.on_list_click)
+        section.setAttribute("tabindex", "-1")  # focused by a press on a view: then keys reach on_key
+        on(section, "keydown", self.on_key)
         for overlay in document.querySelectorAll("canvas.mpr-overlay"):
             on(overlay, "pointerdown", self.on_pointer_down)
             on(overlay, "pointermove", self.on_pointer_move)
@@ -219,6 +222,7 @@ class MprPage:
                  HANDLE_REACH_CSS_PX * canvas.width / max(box.width, 1))  # in image rows and columns
         event.currentTarget.setPointerCapture(event.pointerId)
         event.preventDefault()
+        element("mpr").focus()
         self.change(lambda m: m.pointer_down(view, row, column, reach))
 
     def on_pointer_move(self, event) -> None:
@@ -233,6 +237,15 @@ class MprPage:
     def on_pointer_up(self, event) -> None:
         if self.mpr is not None:
             self.mpr.pointer_up()
+
+    def on_key(self, event) -> None:
+        """Keys while the views have focus; handled ones do not reach the 2-D view's shortcuts."""
+        if self.mpr is None or event.target.closest("select, input") is not None:
+            return
+        if self.mpr.key(event.key):
+            event.preventDefault()
+            event.stopPropagation()
+            self.draw_all()
 
     def on_wheel(self, event) -> None:
         event.preventDefault()
