@@ -201,3 +201,91 @@ def jpeg_without_scan(name: str) -> bytes:
     end = start + 2 + int.from_bytes(frame[start + 2:start + 4], "big")
     ds.PixelData = encapsulate([frame[:end] + b"\xff\xd9"])
     return write_dicom(ds)
+
+
+# --- volume phantoms: CT series of known geometry (PS3.3 C.7.6.2 Image Plane, C.7.6.16 functional groups) ---
+CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
+ENHANCED_CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2.1"
+AXIAL = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+
+
+def ct_dataset(pixels: np.ndarray, sop_class: str = CT_IMAGE_STORAGE, **attributes) -> Dataset:
+    """A signed 16-bit CT image (or multi-frame, for a 3-d `pixels`) in Hounsfield units by
+    slope 1, intercept -1024 unless `attributes` say otherwise."""
+    image = dict(Rows=pixels.shape[-2], Columns=pixels.shape[-1], SamplesPerPixel=1, Modality="CT",
+                 PhotometricInterpretation="MONOCHROME2", BitsAllocated=16, BitsStored=16, HighBit=15,
+                 PixelRepresentation=1, StudyInstanceUID="1.2.826.0.1.3680043.2.1125.1",
+                 SeriesInstanceUID="1.2.826.0.1.3680043.2.1125.1.1")
+    ds = base_dataset(**(image | attributes))
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = sop_class
+    ds.PixelData = pixels.astype("<i2").tobytes()
+    return ds
+
+
+def phantom_positions(count: int, spacing: tuple[float, float, float], orientation=AXIAL, origin=(0.0, 0.0, 0.0),
+                      shear_per_slice: float = 0.0) -> np.ndarray:
+    """Image Position (Patient) of `count` slices stepping spacing[0] mm along the normal, each moved
+    `shear_per_slice` mm further along the column cosine (a gantry tilt of atan(shear / step))."""
+    row, column = np.array(orientation[:3], float), np.array(orientation[3:], float)
+    normal = np.cross(row, column)
+    steps = np.arange(count)[:, None]
+    return np.asarray(origin, float) + steps * spacing[0] * normal + steps * shear_per_slice * column
+
+
+def phantom_series(voxels: np.ndarray, spacing: tuple[float, float, float], orientation=AXIAL,
+                   origin=(0.0, 0.0, 0.0), positions: np.ndarray | None = None, skip: tuple[int, ...] = (),
+                   shear_per_slice: float = 0.0, **attributes) -> list[tuple[str, bytes]]:
+    """One CT file per slice of `voxels` (slices, rows, columns; stored values), named slice001.dcm...,
+    with Pixel Spacing spacing[1:] and positions from phantom_positions unless given; slices whose index
+    is in `skip` are not written (a gap)."""
+    if positions is None:
+        positions = phantom_positions(len(voxels), spacing, orientation, origin, shear_per_slice)
+    files = []
+    for n, pixels in enumerate(voxels):
+        if n in skip:
+            continue
+        plane = dict(ImageOrientationPatient=[f"{v:.6f}" for v in orientation],
+                     ImagePositionPatient=[f"{v:.4f}" for v in positions[n]],
+                     PixelSpacing=[f"{v:g}" for v in spacing[1:]], SliceThickness=f"{spacing[0]:g}",
+                     RescaleSlope="1", RescaleIntercept="-1024", InstanceNumber=n + 1)
+        ds = ct_dataset(pixels, **(plane | attributes))
+        files.append((f"slice{n + 1:03d}.dcm", write_dicom(ds)))
+    return files
+
+
+def enhanced_phantom(voxels: np.ndarray, spacing: tuple[float, float, float], orientation=AXIAL,
+                     origin=(0.0, 0.0, 0.0), frame_order: list[int] | None = None) -> bytes:
+    """An Enhanced CT object holding `voxels` as frames in `frame_order` (default: as given): orientation,
+    pixel measures and rescale shared, Plane Position per frame (PS3.3 C.7.6.16.2)."""
+    from pydicom.sequence import Sequence
+
+    order = list(range(len(voxels))) if frame_order is None else frame_order
+    positions = phantom_positions(len(voxels), spacing, orientation, origin)
+    ds = ct_dataset(voxels[order], ENHANCED_CT_IMAGE_STORAGE, NumberOfFrames=len(order))
+    shared, plane, measures, transformation = Dataset(), Dataset(), Dataset(), Dataset()
+    plane.ImageOrientationPatient = [f"{v:.6f}" for v in orientation]
+    measures.PixelSpacing = [f"{v:g}" for v in spacing[1:]]
+    measures.SliceThickness = f"{spacing[0]:g}"
+    transformation.RescaleSlope, transformation.RescaleIntercept, transformation.RescaleType = "1", "-1024", "HU"
+    shared.PlaneOrientationSequence = Sequence([plane])
+    shared.PixelMeasuresSequence = Sequence([measures])
+    shared.PixelValueTransformationSequence = Sequence([transformation])
+    ds.SharedFunctionalGroupsSequence = Sequence([shared])
+    frames = []
+    for n in order:
+        frame, position = Dataset(), Dataset()
+        position.ImagePositionPatient = [f"{v:.4f}" for v in positions[n]]
+        frame.PlanePositionSequence = Sequence([position])
+        frames.append(frame)
+    ds.PerFrameFunctionalGroupsSequence = Sequence(frames)
+    return write_dicom(ds)
+
+
+def body_phantom(slices: int, size: int) -> np.ndarray:
+    """Air with a water cylinder and a bone rod, stored as int16 with intercept -1024."""
+    rows, columns = np.ogrid[:size, :size]
+    body = (rows - size / 2) ** 2 + (columns - size / 2) ** 2 <= (size * 0.4) ** 2
+    rod = (rows - size / 2) ** 2 + (columns - size * 0.3) ** 2 <= (size * 0.05) ** 2
+    frame = np.full((size, size), 24, np.int16)
+    frame[body], frame[rod] = 1024, 2024
+    return np.broadcast_to(frame, (slices, size, size))

@@ -57,6 +57,9 @@ class ViewerPage:
         self._tag_rows: list = []
         self._render_pending = False
         self.library = Library(self)  # opening folders/archives, series list, diagnostics
+        from dicomview.web.mpr import MprPage  # here, not above: web.mpr imports put_pixels from this module
+
+        self.mpr = MprPage(self)
 
     def load_codecs(self) -> None:
         """Start loading the codecs in the background: start-up does not wait, opening files does."""
@@ -85,6 +88,7 @@ class ViewerPage:
         self.listeners.on(element("tag-search"), "input", lambda event: self.draw_tags())
         self.listeners.on(element("export-png"), "click", self.on_export_png)
         self.library.attach()
+        self.mpr.attach()
 
     def on_open_files(self, event) -> None:
         files = list(event.target.files)
@@ -212,6 +216,7 @@ class ViewerPage:
         if self._tags_for is not image:  # the rows change with the image, not with each render
             self._tags_for, self._tag_rows = image, tags.tag_rows(image.dataset)
             self.draw_tags()
+        self.mpr.offer(image)
 
     def draw_tags(self) -> None:
         """The tag browser: every row matching the search, as text."""
