@@ -165,3 +165,16 @@ def orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OrthancServer]
     server = start_orthanc(tmp_path_factory.mktemp("orthanc"), {"Workers": 2})
     yield server
     stop_orthanc(server)
+
+
+# Real files with distinct UIDs (many pydicom test files share them): CT uncompressed, MR JPEG-LS,
+# NM 12-bit JPEG Extended (no decoder in the browser: the server transcodes it), RGB RLE.
+UPLOADS = ("CT_small.dcm", "MR_small_jpeg_ls_lossless.dcm", "JPEG-lossy.dcm", "SC_rgb_rle.dcm")
+
+
+@pytest.fixture(scope="session")
+def uploaded(orthanc: OrthancServer) -> dict[str, dict]:
+    """UPLOADS stored in the session's Orthanc: file name -> Orthanc's answer (ID, ParentSeries, ...)."""
+    from corpus import corpus_file
+
+    return {name: orthanc.upload(corpus_file(name)) for name in UPLOADS}
