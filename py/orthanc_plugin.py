@@ -62,6 +62,14 @@ def start(orthanc) -> None:
     python, site_packages = venv_paths(settings.python)
     renderer = None
 
+    def transcode(instance_id: str) -> bytes | None:
+        """The instance decoded by Orthanc itself (DCMTK) to Explicit VR Little Endian, not stored."""
+        try:
+            return orthanc.RestApiPost(f"/instances/{instance_id}/modify",
+                                       json.dumps({"Transcode": "1.2.840.10008.1.2.1", "Force": True}))
+        except orthanc.OrthancException:
+            return None
+
     def get_json(uri: str):
         """GET on Orthanc's REST API, parsed; None where Orthanc answers an error (unknown id)."""
         try:
@@ -84,6 +92,7 @@ def start(orthanc) -> None:
             get_instance_file=orthanc.GetDicomForInstance,
             lookup=lambda key: json.loads(orthanc.RestApiPost("/tools/lookup", key)),
             get_json=get_json,
+            transcode=transcode,
             settings=settings,
         )
 

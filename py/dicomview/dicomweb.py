@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
+import io
 import re
 import urllib.parse
 from dataclasses import dataclass
 
+import pydicom
+from pydicom.errors import InvalidDicomError
 from pydicom.pixels import get_decoder
 from pydicom.uid import UID, ExplicitVRLittleEndian, JPEGBaseline8Bit, JPEGExtended12Bit
 
@@ -27,6 +30,7 @@ SERIES_FIELDS = {
 INSTANCE_FIELDS = {"instance_uid": "00080018", "number": "00200013"}
 STUDY_LIMIT = 100
 DICOM_PART = 'multipart/related; type="application/dicom"'
+TRANSCODE_TO = ExplicitVRLittleEndian  # what the server converts to when the viewer has no decoder
 DATE = re.compile(r"^\d{4}-?\d{2}-?\d{2}$")
 
 
@@ -44,6 +48,7 @@ class StudyQuery:
     date_to: str = ""
     modality: str = ""
     accession: str = ""
+    study_uid: str = ""  # one study (the viewer's #study=UID link from Orthanc Explorer)
 
 
 def base_url(url: str) -> str:
@@ -66,7 +71,7 @@ def study_search_url(base: str, query: StudyQuery) -> str:
     if name:
         params.append(("PatientName", name if "*" in name or "?" in name else name + "*"))
     for key, value in (("PatientID", query.patient_id), ("ModalitiesInStudy", query.modality),
-                       ("AccessionNumber", query.accession)):
+                       ("AccessionNumber", query.accession), ("StudyInstanceUID", query.study_uid)):
         if value.strip():
             params.append((key, value.strip()))
     start, end = _date(query.date_from, "From"), _date(query.date_to, "To")
@@ -178,4 +183,12 @@ def needs_transcoding(transfer_syntax: str, bits_stored: int = 8) -> bool:
         return True
 
 
-TRANSCODE_TO = ExplicitVRLittleEndian
+def part_needs_transcoding(part: bytes) -> bool:
+    """needs_transcoding for one retrieved file, from its header; a file that cannot be read says
+    False (the viewer then reports why it cannot be shown)."""
+    try:
+        ds = pydicom.dcmread(io.BytesIO(part), stop_before_pixels=True)
+        syntax = ds.file_meta.get("TransferSyntaxUID", ExplicitVRLittleEndian)
+        return needs_transcoding(syntax, int(ds.get("BitsStored", 8) or 8))
+    except (InvalidDicomError, ValueError, TypeError, EOFError, OSError):
+        return False

@@ -178,3 +178,17 @@ def uploaded(orthanc: OrthancServer) -> dict[str, dict]:
     from corpus import corpus_file
 
     return {name: orthanc.upload(corpus_file(name)) for name in UPLOADS}
+
+
+def browser_helpers():
+    """tests/browser/conftest.py as a module (its name clashes with this conftest's)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("browser_helpers", ROOT / "tests" / "browser" / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+BROWSER = browser_helpers()
+browser = BROWSER.browser  # the session's Chromium fixture, shared with tests/browser

@@ -103,10 +103,8 @@ def static_answer(relative: str, repo_root: Path) -> Answer:
 def server_info(settings: Settings) -> Answer:
     """{prefix}/server.json: tells the page it is served by Orthanc and where things are,
     as URLs relative to this file, so a reverse proxy's extra path prefix keeps working."""
-    here = settings.prefix.rsplit("/", 1)[0] or "/"
-
-    def relative(path: str) -> str:
-        return posixpath.relpath(path, here) + ("/" if path.endswith("/") else "")
+    def relative(path: str) -> str:  # server.json's folder is the prefix itself
+        return posixpath.relpath(path, settings.prefix) + ("/" if path.endswith("/") else "")
 
     info = {
         "server": "orthanc",
@@ -151,6 +149,7 @@ class Renderer:
     get_instance_file: Callable[[str], bytes]  # Orthanc instance id -> DICOM bytes
     lookup: Callable[[str], list[dict]]  # a UID or id -> [{"ID":..., "Type":...}] (POST /tools/lookup)
     get_json: Callable[[str], object]  # GET on Orthanc's own REST API, parsed; None on an error
+    transcode: Callable[[str], bytes | None]  # instance id -> the file in Explicit VR Little Endian, None if impossible
     settings: Settings
 
     def resource_id(self, key: str, level: str) -> str | None:
@@ -178,11 +177,17 @@ class Renderer:
     def render(self, instance_id: str, request) -> Answer:
         from dicomview.serving import rendering  # needs numpy and Pillow: imported once the venv is on sys.path
 
-        dicom = self.get_instance_file(instance_id)
         try:
-            picture = self.pool.submit(rendering.render_image, dicom, request).result()
+            picture = self.pool.submit(rendering.render_image, self.get_instance_file(instance_id), request).result()
         except rendering.UnreadableFile as exc:
-            return Answer(415, f"cannot render instance {instance_id}: {exc}".encode())
+            # as the page does: let Orthanc (DCMTK) decode what our decoders cannot, then render that
+            transcoded = self.transcode(instance_id)
+            if transcoded is None:
+                return Answer(415, f"cannot render instance {instance_id}: {exc}".encode())
+            try:
+                picture = self.pool.submit(rendering.render_image, transcoded, request).result()
+            except rendering.UnreadableFile as again:
+                return Answer(415, f"cannot render instance {instance_id}: {again}".encode())
         return Answer(200, picture, rendering.mime_type(request.image_format))
 
     def render_route(self, key: str, arguments: dict[str, str]) -> Answer:

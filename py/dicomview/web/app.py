@@ -19,6 +19,7 @@ from dicomview.session import OpenedImage, Problem, Session
 from dicomview.web import codecs
 from dicomview.web.dom import Listeners, element, make
 from dicomview.web.gestures import Gestures
+from dicomview.web.studies import StudyBrowser
 
 
 def put_pixels(canvas, rgba) -> None:
@@ -76,6 +77,8 @@ class ViewerPage:
         self.gestures.attach()
         self.listeners.on(element("tag-search"), "input", lambda event: self.draw_tags())
         self.listeners.on(element("export-png"), "click", self.on_export_png)
+        self.studies = StudyBrowser(self)  # DICOMweb study browser (web/studies.py)
+        self.studies.attach()
 
     def on_open_files(self, event) -> None:
         files = list(event.target.files)
@@ -165,6 +168,10 @@ class ViewerPage:
             if isinstance(outcome, Problem):
                 self.add_problem(outcome)
             await asyncio.sleep(0)  # let the page paint between files
+        self.finish_opening(first_new)
+
+    def finish_opening(self, first_new: int) -> None:
+        """After images were added from index first_new on: arrange, list, show the first new one."""
         new = self.session.images[first_new:]
         self.session.arrange()
         self.refresh_list()

@@ -1,0 +1,108 @@
+"""The viewer served by Orthanc, in Chromium: study list, search, series with thumbnails, a series
+opened through WADO-RS, and its pixels equal to the same file opened from disk in the same page
+(and to the CPython pipeline on the bytes the page received)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pydicom
+import pytest
+from playwright.sync_api import Page
+
+from conftest import BROWSER, PASSWORD, USER, OrthancServer
+from corpus import corpus_file
+from dicomview import dicomweb
+from dicomview.decode import read_dataset
+from dicomview.render import render_frame
+
+pytestmark = pytest.mark.browser
+TIMEOUT_MS = 120_000
+
+
+@pytest.fixture(scope="module")
+def page(browser, orthanc: OrthancServer, uploaded) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900},
+                                  http_credentials={"username": USER, "password": PASSWORD})
+    page = context.new_page()
+    page.requests = []
+    page.on("request", lambda request: page.requests.append(request.url))
+    page.goto(orthanc.url + "/dicomview/")
+    page.wait_for_function("document.documentElement.dataset.runtime !== 'loading'", timeout=TIMEOUT_MS)
+    assert page.evaluate("document.documentElement.dataset.runtime") == "ready"
+    yield page
+    context.close()
+
+
+def header(name: str) -> pydicom.Dataset:
+    return pydicom.dcmread(corpus_file(name), stop_before_pixels=True)
+
+
+def test_page_lists_every_study_at_once(page: Page, uploaded) -> None:
+    assert page.url.endswith("/dicomview/site/index.html")
+    expected = {header(name).StudyInstanceUID for name in uploaded}
+    page.wait_for_function(f"document.querySelectorAll('#study-list tr[data-study-uid]').length >= {len(expected)}",
+                           timeout=TIMEOUT_MS)
+    listed = set(page.eval_on_selector_all("#study-list tr[data-study-uid]",
+                                           "rows => rows.map(r => r.dataset.studyUid)"))
+    assert expected <= listed
+
+
+def search_and_open(page: Page, name: str) -> pydicom.Dataset:
+    """Search by patient ID, open the study, check its thumbnail, open the series; wait for the render."""
+    ds = header(name)
+    page.fill("#study-patient-id", ds.PatientID)
+    page.click("#study-search-button")
+    row = f'#study-list tr[data-study-uid="{ds.StudyInstanceUID}"]'
+    page.wait_for_function(
+        f"""document.querySelectorAll('#study-list tr[data-study-uid]').length === 1
+            && document.querySelector('{row}') !== null""", timeout=TIMEOUT_MS)
+    page.click(f"{row} button.study-open")
+    item = f'#series-list li[data-series-uid="{ds.SeriesInstanceUID}"]'
+    page.wait_for_selector(item, timeout=TIMEOUT_MS)
+    page.wait_for_function(f"document.querySelector('{item} img').complete", timeout=TIMEOUT_MS)
+    assert page.eval_on_selector(f"{item} img", "img => img.naturalWidth") > 0, "the thumbnail did not load"
+    before = BROWSER.render_count(page)
+    page.click(f"{item} button.series-open")
+    page.wait_for_function(
+        f"""Number(document.querySelector('canvas#image').dataset.renderCount || 0) > {before}
+            && document.querySelector('canvas#image').dataset.sopInstanceUid === '{ds.SOPInstanceUID}'""",
+        timeout=TIMEOUT_MS)
+    return ds
+
+
+def open_from_disk(page: Page, name: str) -> np.ndarray:
+    before = BROWSER.render_count(page)
+    page.set_input_files("input#open-files", str(corpus_file(name)))
+    BROWSER.wait_for_render_after(page, before)
+    return BROWSER.canvas_rgba(page)
+
+
+@pytest.mark.parametrize("name", ["CT_small.dcm", "MR_small_jpeg_ls_lossless.dcm"])
+def test_series_from_orthanc_renders_like_the_local_file(page: Page, orthanc: OrthancServer, name: str) -> None:
+    search_and_open(page, name)
+    from_server = BROWSER.canvas_rgba(page)
+    expected = render_frame(read_dataset(corpus_file(name).read_bytes())).rgba
+    np.testing.assert_array_equal(from_server, expected)
+    np.testing.assert_array_equal(open_from_disk(page, name), from_server)
+    assert BROWSER.problem_lines(page) == []
+
+
+def test_undecodable_syntax_is_transcoded_by_the_server(page: Page, orthanc: OrthancServer) -> None:
+    """12-bit JPEG: no decoder in the browser, so the page asked for Explicit VR Little Endian; its
+    pixels equal the CPython pipeline on that same transcoded file."""
+    ds = search_and_open(page, "JPEG-lossy.dcm")
+    url = dicomweb.instance_url("/dicom-web/", ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID)
+    reply = orthanc.request(url, headers={"Accept": dicomweb.accept_header(dicomweb.TRANSCODE_TO)})
+    (part,) = dicomweb.multipart_parts(reply.headers["content-type"], reply.body)
+    np.testing.assert_array_equal(BROWSER.canvas_rgba(page), render_frame(read_dataset(part)).rgba)
+    asked = [u for u in page.requests if ds.SOPInstanceUID in u and "/instances/" in u]
+    assert asked, "the page never retrieved the instance"
+    assert BROWSER.problem_lines(page) == []
+
+
+def test_every_request_stayed_on_orthanc(page: Page, orthanc: OrthancServer) -> None:
+    assert page.requests
+    assert all(u.startswith(orthanc.url + "/") or u.startswith(("data:", "blob:")) for u in page.requests), \
+        [u for u in page.requests if not u.startswith(orthanc.url)]
