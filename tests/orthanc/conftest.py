@@ -168,8 +168,10 @@ def orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OrthancServer]
 
 
 # Real files with distinct UIDs (many pydicom test files share them): CT uncompressed, MR JPEG-LS,
-# NM 12-bit JPEG Extended (no decoder in the browser: the server transcodes it), RGB RLE.
-UPLOADS = ("CT_small.dcm", "MR_small_jpeg_ls_lossless.dcm", "JPEG-lossy.dcm", "SC_rgb_rle.dcm")
+# NM 12-bit JPEG Extended (no decoder in the browser: the server transcodes it), RGB RLE, MR 10 frames.
+UPLOADS = (
+    "CT_small.dcm", "MR_small_jpeg_ls_lossless.dcm", "JPEG-lossy.dcm", "SC_rgb_rle.dcm", "emri_small.dcm",
+)
 
 
 @pytest.fixture(scope="session")
