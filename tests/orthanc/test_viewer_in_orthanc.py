@@ -106,3 +106,21 @@ def test_every_request_stayed_on_orthanc(page: Page, orthanc: OrthancServer) -> 
     assert page.requests
     assert all(u.startswith(orthanc.url + "/") or u.startswith(("data:", "blob:")) for u in page.requests), \
         [u for u in page.requests if not u.startswith(orthanc.url)]
+
+
+def test_open_in_dicomview_from_orthanc_explorer(page: Page, orthanc: OrthancServer, uploaded) -> None:
+    """The plugin's Explorer button (ExtendOrthancExplorer) on a study page opens the viewer on that study."""
+    ds = header("SC_rgb_rle.dcm")
+    explorer = page.context.new_page()
+    explorer.goto(f"{orthanc.url}/app/explorer.html#study?uuid={uploaded['SC_rgb_rle.dcm']['ParentStudy']}")
+    explorer.wait_for_selector("#dicomview-open", state="visible", timeout=TIMEOUT_MS)
+    with page.context.expect_page(timeout=TIMEOUT_MS) as opened:
+        explorer.click("#dicomview-open")
+    viewer = opened.value
+    viewer.wait_for_function("document.documentElement.dataset.runtime === 'ready'", timeout=TIMEOUT_MS)
+    assert viewer.url.endswith(f"/dicomview/site/index.html#study={ds.StudyInstanceUID}")
+    viewer.wait_for_selector(f'#series-list li[data-series-uid="{ds.SeriesInstanceUID}"]', timeout=TIMEOUT_MS)
+    listed = viewer.eval_on_selector_all("#study-list tr[data-study-uid]", "rows => rows.map(r => r.dataset.studyUid)")
+    assert listed == [ds.StudyInstanceUID]
+    viewer.close()
+    explorer.close()
