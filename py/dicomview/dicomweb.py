@@ -88,20 +88,26 @@ def query_string(params: list[tuple[str, str]]) -> str:
     return urllib.parse.urlencode(params, safe="*?^", quote_via=urllib.parse.quote)
 
 
+def uid_path(*uids: str) -> str:
+    """UIDs as URL path segments, each escaped (a UID from a hostile answer stays one segment)."""
+    levels = ("studies", "series", "instances")
+    return "/".join(f"{level}/{urllib.parse.quote(uid, safe='')}" for level, uid in zip(levels, uids, strict=False))
+
+
 def series_search_url(base: str, study_uid: str) -> str:
     """QIDO-RS SearchForSeries of one study."""
-    return f"{base_url(base)}studies/{study_uid}/series?" + query_string(
+    return f"{base_url(base)}{uid_path(study_uid)}/series?" + query_string(
         [("includefield", tag) for tag in ("0008103E", "00201209")])
 
 
 def instance_search_url(base: str, study_uid: str, series_uid: str) -> str:
     """QIDO-RS SearchForInstances of one series."""
-    return f"{base_url(base)}studies/{study_uid}/series/{series_uid}/instances"
+    return f"{base_url(base)}{uid_path(study_uid, series_uid)}/instances"
 
 
 def instance_url(base: str, study_uid: str, series_uid: str, instance_uid: str) -> str:
     """WADO-RS RetrieveInstance (PS3.18 10.4)."""
-    return f"{base_url(base)}studies/{study_uid}/series/{series_uid}/instances/{instance_uid}"
+    return base_url(base) + uid_path(study_uid, series_uid, instance_uid)
 
 
 def accept_header(transfer_syntax: str | None = "*") -> str:

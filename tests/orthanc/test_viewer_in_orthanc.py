@@ -124,3 +124,45 @@ def test_open_in_dicomview_from_orthanc_explorer(page: Page, orthanc: OrthancSer
     assert listed == [ds.StudyInstanceUID]
     viewer.close()
     explorer.close()
+
+
+MARKUP = '<img src=x onerror="window.pwned=1">'
+
+
+def test_values_from_the_server_are_text(page: Page, orthanc: OrthancServer) -> None:
+    """Patient name, study and series descriptions carrying markup are shown as text, never parsed."""
+    from synthetic import image_dataset, write_dicom
+
+    name = "<i>Evil</i>^<u>Name</u>"  # no "=": in a PN it separates component groups
+    ds = image_dataset(np.arange(16, dtype=np.uint16).reshape(4, 4), PatientName=name,
+                       PatientID="MARKUP-1", StudyDescription=f"<b>{MARKUP}</b>", SeriesDescription=MARKUP,
+                       StudyInstanceUID=pydicom.uid.generate_uid(), SeriesInstanceUID=pydicom.uid.generate_uid(),
+                       Modality="OT")
+    orthanc.request("/instances", write_dicom(ds))
+    page.fill("#study-patient-id", "MARKUP-1")
+    page.click("#study-search-button")
+    row = f'#study-list tr[data-study-uid="{ds.StudyInstanceUID}"]'
+    page.wait_for_selector(row, timeout=TIMEOUT_MS)
+    cells = page.eval_on_selector_all(f"{row} td", "cells => cells.map(c => c.textContent)")
+    assert cells[0] == "<i>Evil</i>, <u>Name</u>" and cells[4] == f"<b>{MARKUP}</b>"
+    page.click(f"{row} button.study-open")
+    item = f'#series-list li[data-series-uid="{ds.SeriesInstanceUID}"]'
+    page.wait_for_selector(item, timeout=TIMEOUT_MS)
+    assert MARKUP in page.text_content(item)
+    parsed = "#study-browser img:not(.thumbnail), #study-browser b, #study-browser i, #study-browser u"
+    assert page.eval_on_selector_all(parsed, "n => n.length") == 0
+    assert page.evaluate("window.pwned") is None
+
+
+def test_another_origin_is_refused_with_a_reason(page: Page, orthanc: OrthancServer) -> None:
+    """connect-src 'self': a DICOMweb URL on another origin is never fetched, and the page says why."""
+    other = "http://127.0.0.1:9/dicom-web/"
+    url_before = page.input_value("#dicomweb-url")
+    try:
+        page.fill("#dicomweb-url", other)
+        page.click("#study-search-button")
+        page.wait_for_function("document.querySelector('#study-status').textContent.startsWith('Search failed')",
+                               timeout=TIMEOUT_MS)
+        assert "may connect only to its own origin" in page.text_content("#study-status")
+    finally:
+        page.fill("#dicomweb-url", url_before)

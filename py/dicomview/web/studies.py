@@ -9,6 +9,7 @@ the study list; elsewhere the user may type a DICOMweb URL, which the page's Con
 from __future__ import annotations
 
 import json
+import urllib.parse
 
 from js import URL, document, location
 from pyodide.http import pyfetch
@@ -98,7 +99,7 @@ class StudyBrowser:
         self.thumbnails = URL.new(info.get("thumbnail", ""), info_url).href if info.get("thumbnail") else ""
         element("dicomweb-url").value = URL.new(info["dicomweb"], info_url).href
         element("study-browser").open = True
-        study = dict(part.split("=", 1) for part in location.hash.lstrip("#").split("&") if "=" in part).get("study")
+        study = urllib.parse.parse_qs(location.hash.lstrip("#")).get("study", [""])[0]
         await self.search(dicomweb.StudyQuery(study_uid=study or ""))
         if study and study in self.studies:
             await self.list_series(study)
@@ -139,9 +140,11 @@ class StudyBrowser:
             self.page.spawn(self.list_series(row.getAttribute("data-study-uid")))
 
     async def list_series(self, study_uid: str) -> None:
-        for row in document.querySelectorAll("#study-list tr[aria-selected]"):
-            row.removeAttribute("aria-selected")
-        document.querySelector(f'#study-list tr[data-study-uid="{study_uid}"]').setAttribute("aria-selected", "true")
+        for row in document.querySelectorAll("#study-list tr[data-study-uid]"):  # UIDs never go into a selector
+            if row.getAttribute("data-study-uid") == study_uid:
+                row.setAttribute("aria-selected", "true")
+            else:
+                row.removeAttribute("aria-selected")
         try:
             rows = dicomweb.series_rows(await fetch_json(dicomweb.series_search_url(self.base, study_uid)))
         except dicomweb.DicomWebError as exc:
@@ -152,7 +155,8 @@ class StudyBrowser:
         for row in rows:
             item = make("li", data_series_uid=row["series_uid"], data_study_uid=study_uid)
             if self.thumbnails:
-                item.append(make("img", src=self.thumbnails + row["series_uid"], alt="", class_="thumbnail",
+                src = self.thumbnails + urllib.parse.quote(row["series_uid"], safe="")
+                item.append(make("img", src=src, alt="", class_="thumbnail",
                                  loading="lazy"))
             label = " · ".join(part for part in (row["modality"], row["number"] and f"#{row['number']}",
                                                  row["description"]) if part)
