@@ -29,7 +29,14 @@ PLUGIN_VENV = ROOT / ".orthanc-venv"
 USER, PASSWORD = "dicomview", "s3cret-test-password"
 START_TIMEOUT_S = 60
 
-pytestmark = pytest.mark.orthanc
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test under tests/orthanc runs a real Orthanc: mark them (-m "not orthanc" skips them)."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.orthanc)
 
 
 @dataclass

@@ -89,6 +89,14 @@ class StudyBrowser:
     def status(self, text: str) -> None:
         element("study-status").textContent = text
 
+    async def query(self, url: str, to_rows, failing: str) -> list[dict[str, str]] | None:
+        """QIDO-RS answer as rows, or None after saying "<failing>: <reason>" in the status line."""
+        try:
+            return to_rows(await fetch_json(url))
+        except (dicomweb.DicomWebError, ValueError) as exc:  # ValueError: the body is not JSON
+            self.status(f"{failing}: {exc}")
+            return None
+
     async def discover(self) -> None:
         """Served by Orthanc: use its DICOMweb root and thumbnails, and list the studies at once."""
         info_url = URL.new("../server.json", document.baseURI).href
@@ -116,9 +124,12 @@ class StudyBrowser:
             return
         self.status("Searching…")
         try:
-            rows = dicomweb.study_rows(await fetch_json(dicomweb.study_search_url(self.base, query)))
+            url = dicomweb.study_search_url(self.base, query)
         except dicomweb.DicomWebError as exc:
             self.status(f"Search failed: {exc}")
+            return
+        rows = await self.query(url, dicomweb.study_rows, "Search failed")
+        if rows is None:
             return
         self.studies = {row["study_uid"]: row for row in rows}
         body = element("study-list").tBodies[0]
@@ -145,10 +156,9 @@ class StudyBrowser:
                 row.setAttribute("aria-selected", "true")
             else:
                 row.removeAttribute("aria-selected")
-        try:
-            rows = dicomweb.series_rows(await fetch_json(dicomweb.series_search_url(self.base, study_uid)))
-        except dicomweb.DicomWebError as exc:
-            self.status(f"Cannot list the series: {exc}")
+        rows = await self.query(dicomweb.series_search_url(self.base, study_uid), dicomweb.series_rows,
+                                "Cannot list the series")
+        if rows is None:
             return
         listing = element("series-list")
         listing.replaceChildren()
@@ -183,11 +193,9 @@ class StudyBrowser:
         if self.page.codecs_loaded is not None:
             await self.page.codecs_loaded  # decoding waits for the WebAssembly codecs
         progress = element("series-progress")
-        try:
-            instances = dicomweb.instance_rows(
-                await fetch_json(dicomweb.instance_search_url(self.base, study_uid, series_uid)))
-        except dicomweb.DicomWebError as exc:
-            self.status(f"Cannot list the images: {exc}")
+        instances = await self.query(dicomweb.instance_search_url(self.base, study_uid, series_uid),
+                                     dicomweb.instance_rows, "Cannot list the images")
+        if instances is None:
             return
         progress.max, progress.value, progress.hidden = max(len(instances), 1), 0, False
         first_new = len(self.page.session.images)
