@@ -166,3 +166,45 @@ def test_another_origin_is_refused_with_a_reason(page: Page, orthanc: OrthancSer
         assert "may connect only to its own origin" in page.text_content("#study-status")
     finally:
         page.fill("#dicomweb-url", url_before)
+
+
+def test_a_series_of_several_instances_opens_as_one_stack(page: Page, orthanc: OrthancServer) -> None:
+    """Three instances made from a real CT (own UIDs, positions 0, 5, 10 mm, pixels shifted) uploaded
+    out of order: the series opens as one stack in position order, the progress bar counts to 3, and
+    the first image shown equals the CPython pipeline on the file that lies first."""
+    from synthetic import write_dicom
+
+    source = pydicom.dcmread(corpus_file("CT_small.dcm"))
+    study, series = pydicom.uid.generate_uid(), pydicom.uid.generate_uid()
+    files = {}
+    for z in (10.0, 0.0, 5.0):
+        ds = source.copy()
+        ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.PatientID = study, series, "STACK-1"
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = pydicom.uid.generate_uid()
+        ds.ImagePositionPatient = [0.0, 0.0, z]
+        ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+        ds.InstanceNumber = int(z)
+        ds.PixelData = (source.pixel_array + int(z) * 10).astype(source.pixel_array.dtype).tobytes()
+        files[z] = write_dicom(ds)
+        assert orthanc.request("/instances", files[z]).status == 200
+    page.fill("#study-patient-id", "STACK-1")
+    page.click("#study-search-button")
+    row = f'#study-list tr[data-study-uid="{study}"]'
+    page.wait_for_selector(row, timeout=TIMEOUT_MS)
+    page.click(f"{row} button.study-open")
+    item = f'#series-list li[data-series-uid="{series}"]'
+    page.wait_for_selector(item, timeout=TIMEOUT_MS)
+    first = pydicom.dcmread(pydicom.filebase.DicomBytesIO(files[0.0]))
+    before = BROWSER.render_count(page)
+    page.click(f"{item} button.series-open")
+    page.wait_for_function(
+        f"""Number(document.querySelector('canvas#image').dataset.renderCount || 0) > {before}
+            && document.querySelector('canvas#image').dataset.sopInstanceUid === '{first.SOPInstanceUID}'""",
+        timeout=TIMEOUT_MS)
+    progress = page.eval_on_selector("#series-progress", "p => [p.value, p.max]")
+    assert progress == [3, 3]
+    np.testing.assert_array_equal(BROWSER.canvas_rgba(page), render_frame(read_dataset(files[0.0])).rgba)
+    order = page.eval_on_selector_all("#image-list button[data-sop-instance-uid]",
+                                      "buttons => buttons.map(b => b.dataset.sopInstanceUid)")
+    uids = [pydicom.dcmread(pydicom.filebase.DicomBytesIO(files[z])).SOPInstanceUID for z in (0.0, 5.0, 10.0)]
+    assert [uid for uid in order if uid in uids] == uids
