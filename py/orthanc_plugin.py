@@ -50,17 +50,39 @@ def venv_paths(setting: str) -> tuple[Path, Path]:
     return root / "bin" / "python", root / "lib" / version / "site-packages"
 
 
-def start(orthanc) -> None:
-    """Register every route with Orthanc (called when Orthanc loads this script)."""
+def make_renderer(orthanc, routes, settings):
+    """The render pool and its Orthanc accessors, or None (and a log line) without the venv."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    sys.path.insert(0, str(PY))
-    from dicomview.serving import orthanc_routes as routes
-
-    settings = routes.read_settings(json.loads(orthanc.GetConfiguration()))
     python, site_packages = venv_paths(settings.python)
-    renderer = None
+    if not site_packages.is_dir():
+        orthanc.LogError(f"dicomview: no venv at {site_packages.parents[2]}: server-side rendering is off; "
+                         f"run `/usr/bin/python3 {PY / 'orthanc_plugin.py'} --install`")
+        return None
+    sys.path.insert(1, str(site_packages))
+    from dicomview.serving import rendering
+
+    # sys.executable is /usr/sbin/Orthanc here: pool workers are spawned (never forked from
+    # Orthanc's threads and sockets) with the venv's python, and get this sys.path.
+    context = multiprocessing.get_context("spawn")
+    context.set_executable(str(python))
+    pool = ProcessPoolExecutor(settings.workers, mp_context=context)
+    for _ in range(settings.workers):
+        pool.submit(rendering.warm_up)
+
+    def on_change(change_type, level, resource) -> None:
+        if change_type == orthanc.ChangeType.ORTHANC_STOPPED:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    orthanc.RegisterOnChangeCallback(on_change)
+
+    def get_json(uri: str):
+        """GET on Orthanc's REST API, parsed; None where Orthanc answers an error (unknown id)."""
+        try:
+            return json.loads(orthanc.RestApiGet(uri))
+        except orthanc.OrthancException:
+            return None
 
     def transcode(instance_id: str) -> bytes | None:
         """The instance decoded by Orthanc itself (DCMTK) to Explicit VR Little Endian, not stored."""
@@ -70,52 +92,37 @@ def start(orthanc) -> None:
         except orthanc.OrthancException:
             return None
 
-    def get_json(uri: str):
-        """GET on Orthanc's REST API, parsed; None where Orthanc answers an error (unknown id)."""
-        try:
-            return json.loads(orthanc.RestApiGet(uri))
-        except orthanc.OrthancException:
-            return None
-    if site_packages.is_dir():
-        sys.path.insert(1, str(site_packages))
-        # sys.executable is /usr/sbin/Orthanc here: pool workers are spawned (never forked from
-        # Orthanc's threads and sockets) with the venv's python, and get this sys.path.
-        context = multiprocessing.get_context("spawn")
-        context.set_executable(str(python))
-        pool = ProcessPoolExecutor(settings.workers, mp_context=context)
-        from dicomview.serving import rendering
+    return routes.Renderer(
+        pool=pool,
+        get_instance_file=orthanc.GetDicomForInstance,
+        lookup=lambda key: json.loads(orthanc.RestApiPost("/tools/lookup", key)),
+        get_json=get_json,
+        transcode=transcode,
+        settings=settings,
+    )
 
-        for _ in range(settings.workers):
-            pool.submit(rendering.warm_up)
-        renderer = routes.Renderer(
-            pool=pool,
-            get_instance_file=orthanc.GetDicomForInstance,
-            lookup=lambda key: json.loads(orthanc.RestApiPost("/tools/lookup", key)),
-            get_json=get_json,
-            transcode=transcode,
-            settings=settings,
-        )
 
-        def on_change(change_type, level, resource) -> None:
-            if change_type == orthanc.ChangeType.ORTHANC_STOPPED:
-                pool.shutdown(wait=True, cancel_futures=True)
-
-        orthanc.RegisterOnChangeCallback(on_change)
+def send(output, answer, headers: dict[str, str]) -> None:
+    """An Answer through Orthanc's output object."""
+    for name, value in headers.items():
+        output.SetHttpHeader(name, value)
+    if answer.location:
+        output.Redirect(answer.location)  # Orthanc answers 301
+    elif answer.status == 200:
+        output.AnswerBuffer(answer.body, answer.content_type)
     else:
-        orthanc.LogError(f"dicomview: no venv at {site_packages.parent.parent.parent}: server-side rendering is off; "
-                         f"run `/usr/bin/python3 {PY / 'orthanc_plugin.py'} --install`")
-    no_renderer = routes.Answer(503, b"dicomview: server-side rendering needs the plugin's venv (--install)")
+        text = answer.body.decode("utf-8", "replace")  # this binding takes the body as str
+        output.SendHttpStatus(answer.status, text, len(text.encode()))
 
-    def send(output, answer: routes.Answer) -> None:
-        for name, value in routes.SECURITY_HEADERS.items():
-            output.SetHttpHeader(name, value)
-        if answer.location:
-            output.Redirect(answer.location)
-        elif answer.status == 200:
-            output.AnswerBuffer(answer.body, answer.content_type)
-        else:
-            text = answer.body.decode("utf-8", "replace")  # this binding takes the body as str
-            output.SendHttpStatus(answer.status, text, len(text.encode()))
+
+def start(orthanc) -> None:
+    """Register every route with Orthanc (called when Orthanc loads this script)."""
+    sys.path.insert(0, str(PY))
+    from dicomview.serving import orthanc_routes as routes
+
+    settings = routes.read_settings(json.loads(orthanc.GetConfiguration()))
+    renderer = make_renderer(orthanc, routes, settings)
+    no_renderer = routes.Answer(503, b"dicomview: server-side rendering needs the plugin's venv (--install)")
 
     def route(pattern: str, handler) -> None:
         def callback(output, uri, **request) -> None:
@@ -127,11 +134,11 @@ def start(orthanc) -> None:
             except Exception as exc:  # a broken request must not take the plugin down; say why
                 orthanc.LogError(f"dicomview: {uri}: {exc!r}")
                 answer = routes.Answer(500, f"dicomview: {exc}".encode())
-            send(output, answer)
+            send(output, answer, routes.SECURITY_HEADERS)
 
         orthanc.RegisterRestCallback(settings.prefix + pattern, callback)
 
-    page = routes.Answer(302, location=f"{settings.prefix}/{routes.PAGE}")
+    page = routes.Answer(301, location=f"{settings.prefix}/{routes.PAGE}")
     # Orthanc 1.10 drops a trailing slash before routing: /dicomview/ arrives as /dicomview.
     route("", lambda arguments: page)
     route("/site", lambda arguments: page)

@@ -24,7 +24,9 @@ PREFIX = "/dicomview"
 def fake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OrthancServer]:
     base = tmp_path_factory.mktemp("plugin-static")
     root, _ = build_fake_repo(base)
-    server = start_orthanc(base / "orthanc", {"Root": str(root), "Workers": 1, "ExplorerButton": False})
+    # no venv for this one: the viewer is served all the same, server-side rendering says why it is off
+    server = start_orthanc(base / "orthanc", {"Root": str(root), "Python": str(base / "no-venv"),
+                                              "ExplorerButton": False})
     yield server
     stop_orthanc(server)
 
@@ -84,6 +86,13 @@ def test_escaping_the_prefix_reaches_no_file(fake: OrthancServer, path: str) -> 
 def test_index_is_the_fake_page(fake: OrthancServer) -> None:
     """Guards the cases above: the plugin really serves the fake repository, not this one."""
     assert fake.raw(f"{PREFIX}/site/index.html").body == INDEX
+
+
+def test_without_the_venv_rendering_says_how_to_install_it(fake: OrthancServer) -> None:
+    reply = fake.request(f"{PREFIX}/render/1.2.3")
+    assert reply.status == 503
+    assert b"--install" in reply.body
+    assert "server-side rendering is off" in fake.log.read_text()
 
 
 def test_only_get(fake: OrthancServer) -> None:
