@@ -139,9 +139,14 @@ def start_orthanc(folder: Path, dicomview: dict | None = None, auth: bool = True
     }
     config_path = folder / "orthanc.json"
     config_path.write_text(json.dumps(config, indent=2))
-    log = folder / "orthanc.log"
+    return run_orthanc(config_path, port, folder / "orthanc.log")
+
+
+def run_orthanc(config: Path, port: int, log: Path) -> OrthancServer:
+    """Orthanc in the foreground on `config` (a file, or a folder of them as Debian's /etc/orthanc/)."""
+    ensure_plugin_venv()
     with log.open("wb") as sink:
-        process = subprocess.Popen([ORTHANC, str(config_path)], stdout=sink, stderr=subprocess.STDOUT)
+        process = subprocess.Popen([ORTHANC, str(config)], stdout=sink, stderr=subprocess.STDOUT)
     server = OrthancServer(f"http://127.0.0.1:{port}", port, process, log)
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
