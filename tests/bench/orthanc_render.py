@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Server-side rendering benchmark (not a test): /dicomview/render/{instance} in a real Orthanc,
 1, 3 and 8 concurrent requests, for each process-pool size asked; medians of the wall time of a
-whole batch (all requests sent at once, timed until the last answer) over --rounds rounds.
+whole batch (all requests sent at once, timed until the last answer) over --rounds rounds, the
+configurations measured in turn within each round.
 
     .venv/bin/python tests/bench/orthanc_render.py [--workers 1,2] [--rounds 7] [--file RG1_UNCR.dcm]
 
@@ -44,21 +45,33 @@ def main() -> int:
     parser.add_argument("--file", default="RG1_UNCR.dcm", help="a file of the test corpora (default 1955x1841 CR)")
     parser.add_argument("--concurrency", default="1,3,8")
     args = parser.parse_args()
-    print(f"{os.cpu_count()} cores; file {args.file}; medians of {args.rounds} rounds (seconds per batch)")
-    for workers in sorted({int(w) for w in args.workers.split(",")}):
-        with tempfile.TemporaryDirectory() as folder:
-            server = start_orthanc(Path(folder), {"Workers": workers, "ExplorerButton": False})
-            try:
-                instance = server.upload(corpus_file(args.file))["ID"]
-                path = f"/dicomview/render/{instance}"
-                batch(server, path, workers)  # warm: every worker has imported and rendered once
-                cells = []
-                for concurrent in (int(c) for c in args.concurrency.split(",")):
-                    median = statistics.median(batch(server, path, concurrent) for _ in range(args.rounds))
-                    cells.append(f"{concurrent} concurrent {median:6.3f} s")
-                print(f"pool {workers}: " + " | ".join(cells), flush=True)
-            finally:
+    pools = sorted({int(w) for w in args.workers.split(",")})
+    levels = [int(c) for c in args.concurrency.split(",")]
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; file {args.file}; "
+          f"medians of {args.rounds} rounds (seconds per batch)", flush=True)
+    with tempfile.TemporaryDirectory() as folder:
+        # one Orthanc per pool size, all started first; rounds alternate between them, so a change
+        # in the machine's load (shared machines) falls on every configuration alike
+        servers = {workers: start_orthanc(Path(folder) / f"pool{workers}", {"Workers": workers,
+                                                                            "ExplorerButton": False})
+                   for workers in pools}
+        try:
+            paths = {}
+            for workers, server in servers.items():
+                paths[workers] = f"/dicomview/render/{server.upload(corpus_file(args.file))['ID']}"
+                batch(server, paths[workers], workers)  # warm: every worker has imported and rendered once
+            times: dict[tuple[int, int], list[float]] = {(w, c): [] for w in pools for c in levels}
+            for _ in range(args.rounds):
+                for concurrent in levels:
+                    for workers, server in servers.items():
+                        times[workers, concurrent].append(batch(server, paths[workers], concurrent))
+        finally:
+            for server in servers.values():
                 stop_orthanc(server)
+    for workers in pools:
+        cells = [f"{c} concurrent {statistics.median(times[workers, c]):6.3f} s" for c in levels]
+        print(f"pool {workers}: " + " | ".join(cells))
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
     return 0
 
 
