@@ -49,26 +49,39 @@ def test_page_lists_every_study_at_once(page: Page, uploaded) -> None:
     assert expected <= listed
 
 
-def search_and_open(page: Page, name: str) -> pydicom.Dataset:
-    """Search by patient ID, open the study, check its thumbnail, open the series; wait for the render."""
-    ds = header(name)
-    page.fill("#study-patient-id", ds.PatientID)
+def show_series(page: Page, patient_id: str, study_uid: str, series_uid: str) -> str:
+    """Search by patient ID and open the study; the selector of the series' list item."""
+    page.fill("#study-patient-id", patient_id)
     page.click("#study-search-button")
-    row = f'#study-list tr[data-study-uid="{ds.StudyInstanceUID}"]'
-    page.wait_for_function(
-        f"""document.querySelectorAll('#study-list tr[data-study-uid]').length === 1
-            && document.querySelector('{row}') !== null""", timeout=TIMEOUT_MS)
+    row = f'#study-list tr[data-study-uid="{study_uid}"]'
+    page.wait_for_function(  # the new answer, not a row left from an earlier search: only this patient
+        """([row, id]) => document.querySelector(row) !== null && [...document.querySelectorAll(
+               '#study-list tr[data-study-uid]')].every(tr => tr.cells[1].textContent === id)""",
+        arg=[row, patient_id], timeout=TIMEOUT_MS)
     page.click(f"{row} button.study-open")
-    item = f'#series-list li[data-series-uid="{ds.SeriesInstanceUID}"]'
+    item = f'#series-list li[data-series-uid="{series_uid}"]'
     page.wait_for_selector(item, timeout=TIMEOUT_MS)
-    page.wait_for_function(f"document.querySelector('{item} img').complete", timeout=TIMEOUT_MS)
-    assert page.eval_on_selector(f"{item} img", "img => img.naturalWidth") > 0, "the thumbnail did not load"
+    return item
+
+
+def open_series(page: Page, item: str, shown_uid: str) -> None:
+    """Click the series' Open and wait until the canvas shows instance shown_uid."""
     before = BROWSER.render_count(page)
     page.click(f"{item} button.series-open")
     page.wait_for_function(
         f"""Number(document.querySelector('canvas#image').dataset.renderCount || 0) > {before}
-            && document.querySelector('canvas#image').dataset.sopInstanceUid === '{ds.SOPInstanceUID}'""",
+            && document.querySelector('canvas#image').dataset.sopInstanceUid === '{shown_uid}'""",
         timeout=TIMEOUT_MS)
+
+
+def search_and_open(page: Page, name: str) -> pydicom.Dataset:
+    """Find the file's study (alone in the list), check its series thumbnail, open the series."""
+    ds = header(name)
+    item = show_series(page, ds.PatientID, ds.StudyInstanceUID, ds.SeriesInstanceUID)
+    assert page.eval_on_selector_all("#study-list tr[data-study-uid]", "rows => rows.length") == 1
+    page.wait_for_function(f"document.querySelector('{item} img').complete", timeout=TIMEOUT_MS)
+    assert page.eval_on_selector(f"{item} img", "img => img.naturalWidth") > 0, "the thumbnail did not load"
+    open_series(page, item, ds.SOPInstanceUID)
     return ds
 
 
@@ -139,15 +152,10 @@ def test_values_from_the_server_are_text(page: Page, orthanc: OrthancServer) -> 
                        StudyInstanceUID=pydicom.uid.generate_uid(), SeriesInstanceUID=pydicom.uid.generate_uid(),
                        Modality="OT")
     orthanc.request("/instances", write_dicom(ds))
-    page.fill("#study-patient-id", "MARKUP-1")
-    page.click("#study-search-button")
+    item = show_series(page, "MARKUP-1", ds.StudyInstanceUID, ds.SeriesInstanceUID)
     row = f'#study-list tr[data-study-uid="{ds.StudyInstanceUID}"]'
-    page.wait_for_selector(row, timeout=TIMEOUT_MS)
     cells = page.eval_on_selector_all(f"{row} td", "cells => cells.map(c => c.textContent)")
     assert cells[0] == "<i>Evil</i>, <u>Name</u>" and cells[4] == f"<b>{MARKUP}</b>"
-    page.click(f"{row} button.study-open")
-    item = f'#series-list li[data-series-uid="{ds.SeriesInstanceUID}"]'
-    page.wait_for_selector(item, timeout=TIMEOUT_MS)
     assert MARKUP in page.text_content(item)
     parsed = "#study-browser img:not(.thumbnail), #study-browser b, #study-browser i, #study-browser u"
     assert page.eval_on_selector_all(parsed, "n => n.length") == 0
@@ -187,20 +195,9 @@ def test_a_series_of_several_instances_opens_as_one_stack(page: Page, orthanc: O
         ds.PixelData = (source.pixel_array + int(z) * 10).astype(source.pixel_array.dtype).tobytes()
         files[z] = write_dicom(ds)
         assert orthanc.request("/instances", files[z]).status == 200
-    page.fill("#study-patient-id", "STACK-1")
-    page.click("#study-search-button")
-    row = f'#study-list tr[data-study-uid="{study}"]'
-    page.wait_for_selector(row, timeout=TIMEOUT_MS)
-    page.click(f"{row} button.study-open")
-    item = f'#series-list li[data-series-uid="{series}"]'
-    page.wait_for_selector(item, timeout=TIMEOUT_MS)
+    item = show_series(page, "STACK-1", study, series)
     first = pydicom.dcmread(pydicom.filebase.DicomBytesIO(files[0.0]))
-    before = BROWSER.render_count(page)
-    page.click(f"{item} button.series-open")
-    page.wait_for_function(
-        f"""Number(document.querySelector('canvas#image').dataset.renderCount || 0) > {before}
-            && document.querySelector('canvas#image').dataset.sopInstanceUid === '{first.SOPInstanceUID}'""",
-        timeout=TIMEOUT_MS)
+    open_series(page, item, first.SOPInstanceUID)
     progress = page.eval_on_selector("#series-progress", "p => [p.value, p.max]")
     assert progress == [3, 3]
     np.testing.assert_array_equal(BROWSER.canvas_rgba(page), render_frame(read_dataset(files[0.0])).rgba)
