@@ -67,13 +67,12 @@ def make_renderer(orthanc, routes, settings):
     # Orthanc's threads and sockets) with the venv's python, and get this sys.path.
     context = multiprocessing.get_context("spawn")
     context.set_executable(str(python))
-    pool = ProcessPoolExecutor(settings.workers, mp_context=context)
-    for _ in range(settings.workers):
-        pool.submit(rendering.warm_up)
+    pool = routes.RenderPool(lambda: ProcessPoolExecutor(settings.workers, mp_context=context))
+    pool.start(settings.workers, rendering.warm_up)
 
     def on_change(change_type, level, resource) -> None:
         if change_type == orthanc.ChangeType.ORTHANC_STOPPED:
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown()
 
     orthanc.RegisterOnChangeCallback(on_change)
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import urllib.parse
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
@@ -44,3 +46,19 @@ def test_render_request_parsing() -> None:
     request = rendering.parse_request({"frame": "2", "wc": "40", "ww": "400", "format": "JPEG"})
     assert (request.frame, request.window.center, request.window.width, request.image_format) == (2, 40, 400, "jpeg")
     assert rendering.parse_request({}) == rendering.RenderRequest()
+
+
+def test_render_pool_replaces_itself_when_a_worker_dies() -> None:
+    """A worker that dies (here os._exit, as a crashing decoder would) breaks a ProcessPoolExecutor
+    for good; the RenderPool reports it for that call and the next call runs in a new pool."""
+    pool = orthanc_routes.RenderPool(lambda: ProcessPoolExecutor(1))
+    try:
+        first = pool.run(os.getpid)
+        with pytest.raises(orthanc_routes.WorkerCrashed, match="restarted"):
+            pool.run(os._exit, 3)
+        second = pool.run(os.getpid)
+        assert second != first
+        with pytest.raises(ZeroDivisionError):  # a worker's own exception comes back as itself
+            pool.run(divmod, 1, 0)
+    finally:
+        pool.shutdown()

@@ -13,9 +13,11 @@ import json
 import os
 import posixpath
 import re
+import threading
 import urllib.parse
 from collections.abc import Callable
 from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -140,12 +142,46 @@ $('#study').live('pagebeforeshow', function () {
 """.replace("PAGE", page)
 
 
+class WorkerCrashed(RuntimeError):
+    """A render worker died (killed, or a decoder crashed on the file); the pool was replaced."""
+
+
+class RenderPool:
+    """A process pool that replaces itself when a worker dies: a dead worker breaks a
+    ProcessPoolExecutor for good, and one hostile file must not stop every later render."""
+
+    def __init__(self, make: Callable[[], Executor]) -> None:
+        self._make = make
+        self._pool = make()
+        self._lock = threading.Lock()
+
+    def run(self, function: Callable, *args):
+        """function(*args) in a worker; its exception is raised here, WorkerCrashed if the worker died."""
+        pool = self._pool
+        try:
+            return pool.submit(function, *args).result()
+        except BrokenProcessPool:
+            with self._lock:
+                if self._pool is pool:  # the first request to see it replaces it
+                    self._pool = self._make()
+                    pool.shutdown(wait=False, cancel_futures=True)
+            raise WorkerCrashed("a render worker stopped; the pool was restarted") from None
+
+    def start(self, count: int, function: Callable) -> None:
+        """Start the workers now (function is a no-op), not at the first request."""
+        for _ in range(count):
+            self._pool.submit(function)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
 @dataclass
 class Renderer:
     """Renders instances and series thumbnails in a process pool; the Orthanc calls stay in the
     plugin's process (they are I/O and release the GIL), only the pixel work crosses over."""
 
-    pool: Executor
+    pool: RenderPool
     get_instance_file: Callable[[str], bytes]  # Orthanc instance id -> DICOM bytes
     lookup: Callable[[str], list[dict]]  # a UID or id -> [{"ID":..., "Type":...}] (POST /tools/lookup)
     get_json: Callable[[str], object]  # GET on Orthanc's own REST API, parsed; None on an error
@@ -178,16 +214,18 @@ class Renderer:
         from dicomview.serving import rendering  # needs numpy and Pillow: imported once the venv is on sys.path
 
         try:
-            picture = self.pool.submit(rendering.render_image, self.get_instance_file(instance_id), request).result()
+            picture = self.pool.run(rendering.render_image, self.get_instance_file(instance_id), request)
         except rendering.UnreadableFile as exc:
             # as the page does: let Orthanc (DCMTK) decode what our decoders cannot, then render that
             transcoded = self.transcode(instance_id)
             if transcoded is None:
                 return Answer(415, f"cannot render instance {instance_id}: {exc}".encode())
             try:
-                picture = self.pool.submit(rendering.render_image, transcoded, request).result()
+                picture = self.pool.run(rendering.render_image, transcoded, request)
             except rendering.UnreadableFile as again:
                 return Answer(415, f"cannot render instance {instance_id}: {again}".encode())
+        except WorkerCrashed as exc:
+            return Answer(500, f"cannot render instance {instance_id}: {exc}".encode())
         return Answer(200, picture, rendering.mime_type(request.image_format))
 
     def render_route(self, key: str, arguments: dict[str, str]) -> Answer:
