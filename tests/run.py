@@ -28,6 +28,9 @@ APT_PACKAGES = {
     "dcmtk": "/usr/bin/dcm2pnm",
     "libgdcm-tools": "/usr/bin/gdcmconv",  # JPEG 2000 to raw, so DCMTK can render the reference
     "npm": "npm",
+    "orthanc": "/usr/sbin/Orthanc",  # the plugin's tests run a real Orthanc (DESIGN §5)
+    "orthanc-python": "/usr/share/orthanc/plugins/libOrthancPython.so",
+    "orthanc-dicomweb": "/usr/share/orthanc/plugins/libOrthancDicomWeb.so",
 }
 
 

@@ -22,6 +22,7 @@ from dicomview.web.cine_player import CinePlayer
 from dicomview.web.dom import Listeners, element, make
 from dicomview.web.gestures import Gestures
 from dicomview.web.library import Library, chosen_entries
+from dicomview.web.studies import StudyBrowser
 
 
 def put_pixels(canvas, rgba) -> None:
@@ -89,6 +90,8 @@ class ViewerPage:
         self.listeners.on(element("export-png"), "click", self.on_export_png)
         self.library.attach()
         self.mpr.attach()
+        self.studies = StudyBrowser(self)  # DICOMweb study browser (web/studies.py)
+        self.studies.attach()
 
     def on_open_files(self, event) -> None:
         files = list(event.target.files)
@@ -168,6 +171,15 @@ class ViewerPage:
     # --- work ---------------------------------------------------------------------------------
     async def open_files(self, files) -> None:
         await self.library.open(chosen_entries(files))
+
+    def finish_opening(self, first_new: int) -> None:
+        """After images were added from index first_new on: arrange, list, show the first new one."""
+        new = self.session.images[first_new:]
+        self.session.arrange()
+        self.refresh_list()
+        if new:
+            self.show(self.session.images.index(new[0]))
+        self.status(f"{len(self.session.images)} image(s) open")
 
     def show(self, index: int) -> None:
         outcome = self.session.render(index)

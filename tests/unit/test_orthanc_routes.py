@@ -1,0 +1,64 @@
+"""The plugin's plain-Python parts (dicomview.serving.orthanc_routes, .rendering) without Orthanc."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.parse
+from concurrent.futures import ProcessPoolExecutor
+
+import pytest
+
+from dicomview.serving import orthanc_routes, rendering
+
+
+def test_settings_defaults_and_overrides() -> None:
+    defaults = orthanc_routes.read_settings({})
+    assert (defaults.prefix, defaults.dicomweb_root, defaults.image_format) == ("/dicomview", "/dicom-web/", "png")
+    own = orthanc_routes.read_settings({"DicomView": {"Prefix": "apps/viewer/", "Workers": 3, "Format": "JPEG"},
+                                        "DicomWeb": {"Root": "/wado"}})
+    assert (own.prefix, own.workers, own.image_format, own.dicomweb_root) == ("/apps/viewer", 3, "jpeg", "/wado/")
+
+
+@pytest.mark.parametrize("prefix", ["/", "/a/../b", "/a b", "/dicom%2e"])
+def test_bad_prefix_is_refused(prefix: str) -> None:
+    with pytest.raises(ValueError, match="Prefix"):
+        orthanc_routes.read_settings({"DicomView": {"Prefix": prefix}})
+
+
+@pytest.mark.parametrize(("prefix", "root"), [("/dicomview", "/dicom-web/"), ("/apps/dv", "/dicom-web/"),
+                                              ("/dv", "/pacs/dicom-web/")])
+def test_server_info_urls_resolve_from_server_json(prefix: str, root: str) -> None:
+    settings = orthanc_routes.read_settings({"DicomView": {"Prefix": prefix}, "DicomWeb": {"Root": root}})
+    answer = orthanc_routes.server_info(settings)
+    info = json.loads(answer.body)
+    here = f"http://host{prefix}/server.json"
+    assert urllib.parse.urljoin(here, info["dicomweb"]) == f"http://host{root}"
+    assert urllib.parse.urljoin(here, info["thumbnail"]) == f"http://host{prefix}/thumbnail/"
+
+
+def test_explorer_script_links_to_the_page_under_the_prefix() -> None:
+    script = orthanc_routes.explorer_script(orthanc_routes.read_settings({"DicomView": {"Prefix": "/apps/dv"}}))
+    assert '"../apps/dv/site/index.html"' in script  # Orthanc Explorer lives at /app/explorer.html
+
+
+def test_render_request_parsing() -> None:
+    request = rendering.parse_request({"frame": "2", "wc": "40", "ww": "400", "format": "JPEG"})
+    assert (request.frame, request.window.center, request.window.width, request.image_format) == (2, 40, 400, "jpeg")
+    assert rendering.parse_request({}) == rendering.RenderRequest()
+
+
+def test_render_pool_replaces_itself_when_a_worker_dies() -> None:
+    """A worker that dies (here os._exit, as a crashing decoder would) breaks a ProcessPoolExecutor
+    for good; the RenderPool reports it for that call and the next call runs in a new pool."""
+    pool = orthanc_routes.RenderPool(lambda: ProcessPoolExecutor(1))
+    try:
+        first = pool.run(os.getpid)
+        with pytest.raises(orthanc_routes.WorkerCrashed, match="restarted"):
+            pool.run(os._exit, 3)
+        second = pool.run(os.getpid)
+        assert second != first
+        with pytest.raises(ZeroDivisionError):  # a worker's own exception comes back as itself
+            pool.run(divmod, 1, 0)
+    finally:
+        pool.shutdown()
