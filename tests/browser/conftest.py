@@ -16,14 +16,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
+
+from chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: F401  (re-exported for the benchmarks)
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-]
+
 READY_TIMEOUT_MS = 120_000
 
 pytestmark = pytest.mark.browser
@@ -52,14 +50,6 @@ def served() -> Iterator[tuple[subprocess.Popen, str]]:
 @pytest.fixture(scope="session")
 def server_url(served) -> str:
     return served[1]
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def open_viewer(browser: Browser, url: str) -> Page:

@@ -205,4 +205,3 @@ def browser_helpers():
 
 
 BROWSER = browser_helpers()
-browser = BROWSER.browser  # the session's Chromium fixture, shared with tests/browser
