@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from js import URL, ImageData, document, requestAnimationFrame
-from pyodide.ffi import create_once_callable, create_proxy
+from js import URL, document, requestAnimationFrame
+from pyodide.ffi import create_once_callable
 
 from dicomview import tags
 from dicomview.overlays import frame_overlays, overlays_to_rgba
@@ -19,24 +19,11 @@ from dicomview.session import OpenedImage, Problem, Session
 from dicomview.web import codecs
 from dicomview.web.annotation_layer import AnnotationLayer
 from dicomview.web.cine_player import CinePlayer
-from dicomview.web.dom import Listeners, element, make
+from dicomview.web.dom import Listeners, element, make, put_pixels
 from dicomview.web.gestures import Gestures
 from dicomview.web.library import Library, chosen_entries
+from dicomview.web.mpr import MprPage
 from dicomview.web.studies import StudyBrowser
-
-
-def put_pixels(canvas, rgba) -> None:
-    """Hand the RGBA array to the canvas without a Python-side copy (PyProxy.getBuffer)."""
-    rows, columns = rgba.shape[:2]
-    if canvas.width != columns or canvas.height != rows:
-        canvas.width, canvas.height = columns, rows
-    proxy = create_proxy(rgba)
-    buffer = proxy.getBuffer("u8clamped")
-    try:
-        canvas.getContext("2d").putImageData(ImageData.new(buffer.data, columns, rows), 0, 0)
-    finally:
-        buffer.release()
-        proxy.destroy()
 
 
 class ViewerPage:
@@ -58,8 +45,6 @@ class ViewerPage:
         self._tag_rows: list = []
         self._render_pending = False
         self.library = Library(self)  # opening folders/archives, series list, diagnostics
-        from dicomview.web.mpr import MprPage  # here, not above: web.mpr imports put_pixels from this module
-
         self.mpr = MprPage(self)
 
     def load_codecs(self) -> None:

@@ -1,8 +1,8 @@
-"""Small DOM helpers shared by the page and its gestures: lookups, text-only elements, listeners."""
+"""Small DOM helpers shared by the page's modules: lookups, text-only elements, listeners, pixels to a canvas."""
 
 from __future__ import annotations
 
-from js import Object, document
+from js import ImageData, Object, document
 from pyodide.ffi import create_proxy, to_js
 
 
@@ -32,3 +32,17 @@ class Listeners:
             target.addEventListener(name, proxy, to_js(options, dict_converter=Object.fromEntries))
         else:
             target.addEventListener(name, proxy)
+
+
+def put_pixels(canvas, rgba) -> None:
+    """Hand the RGBA array to the canvas without a Python-side copy (PyProxy.getBuffer)."""
+    rows, columns = rgba.shape[:2]
+    if canvas.width != columns or canvas.height != rows:
+        canvas.width, canvas.height = columns, rows
+    proxy = create_proxy(rgba)
+    buffer = proxy.getBuffer("u8clamped")
+    try:
+        canvas.getContext("2d").putImageData(ImageData.new(buffer.data, columns, rows), 0, 0)
+    finally:
+        buffer.release()
+        proxy.destroy()

@@ -14,7 +14,7 @@ from pyodide.ffi import JsException, create_once_callable
 from dicomview.opening import PEEK_ABOVE_BYTES, TOO_LARGE, Batch, Entry, Skipped, diagnostics_text, skipped_summary
 from dicomview.studies import SeriesEntry, group_studies
 from dicomview.thumbnails import middle_frame, thumbnail
-from dicomview.web.dom import element, make
+from dicomview.web.dom import element, make, put_pixels
 
 YIELD_EVERY_S = 0.025  # hand the page back to the browser at least this often while reading
 
@@ -189,7 +189,6 @@ class Library:
         self.page.spawn(self.draw_thumbnails(self._generation))
 
     async def draw_thumbnails(self, generation: int) -> None:
-        from dicomview.web.app import put_pixels  # app imports this module
 
         session = self.page.session
         for number, entry in enumerate(list(self.series)):

@@ -18,8 +18,7 @@ from dicomview.mpr import LAYOUTS, SLAB_CHOICES, TOOLS, Mpr
 from dicomview.render import CUSTOM, modality_lut, voi_choices
 from dicomview.reslice import VIEWS
 from dicomview.volume import NotAVolume, build_volume
-from dicomview.web.app import put_pixels
-from dicomview.web.dom import Listeners, element, make
+from dicomview.web.dom import Listeners, element, make, put_pixels
 
 SLAB_LABELS = {"none": "None", "mip": "MIP", "minip": "MinIP", "mean": "Mean"}
 CROSSHAIR_COLOUR = "#ffd23f"
