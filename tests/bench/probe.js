@@ -1,12 +1,12 @@
 // Installed by tests/bench/run.py into every benchmarked page before the page's own scripts run
 // (Playwright add_init_script). It only records timestamps on performance.now()'s clock, which
 // starts at navigation: when data-runtime becomes "ready", input handling intervals, renders
-// (any data-render-count change), animation frames, long tasks, and the JS heap in use (WebAssembly memories
-// are counted by run.py through the DevTools protocol).
+// (any data-render-count change), animation frames, long tasks, the JS heap in use, and the WebAssembly memories
+// the page creates (Pyodide's heap, the codecs'), which the JS heap size does not include.
 (() => {
   const now = () => performance.now();
   const bench = (globalThis.__bench = {
-    marks: {}, inputs: [], renders: [], frames: [], longtasks: [], jsHeapPeak: 0,
+    marks: {}, inputs: [], renders: [], frames: [], longtasks: [], jsHeapPeak: 0, memories: new Set(),
   });
   const sampleMemory = () => {
     if (performance.memory) bench.jsHeapPeak = Math.max(bench.jsHeapPeak, performance.memory.usedJSHeapSize);
@@ -20,7 +20,8 @@
   bench.take = () => {
     sampleMemory();
     return {marks: bench.marks, inputs: bench.inputs, renders: bench.renders, frames: bench.frames,
-            longtasks: bench.longtasks, jsHeapPeak: bench.jsHeapPeak};
+            longtasks: bench.longtasks, jsHeapPeak: bench.jsHeapPeak,
+            wasmBytes: [...bench.memories].reduce((sum, memory) => sum + memory.buffer.byteLength, 0)};
   };
 
   // Renders and readiness: attribute changes anywhere in the document.
@@ -63,4 +64,13 @@
   } catch (error) { /* no long task timing: the bench reports none */ }
 
   setInterval(sampleMemory, 25);
+
+  // Emscripten (Pyodide, the codecs) creates its heap with `new WebAssembly.Memory` in JS: keep each.
+  WebAssembly.Memory = new Proxy(WebAssembly.Memory, {
+    construct(target, args, newTarget) {
+      const memory = Reflect.construct(target, args, newTarget);
+      bench.memories.add(memory);
+      return memory;
+    },
+  });
 })();

@@ -4,7 +4,7 @@
     .venv/bin/python tests/bench/run.py      # 5 runs; table printed and written to tests/.cache/bench/results.md
     .venv/bin/python tests/bench/run.py --runs 3 --only dicomview --out results.md
 
-Issue 7 and issue 4. Each run opens a fresh browser context (empty cache) per viewer and measures:
+Issue 7 and issue 4. Each run starts a new browser profile (empty caches) per viewer and measures:
 cold start and reload to data-runtime=ready; time from opening a file to its first image; window/level
 by real left-drag on a 512x512 and a 1760x1760 image (main-thread time per update and updates per
 second); loading a 300-slice 512x512 CT series (and the longest task that blocked the page meanwhile,
@@ -24,6 +24,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ DWV_PAGE = HERE / "dwv_page"
 LOAD_TIMEOUT_MS = 600_000
 DRAG_MOVES = 120
 WHEEL_STEPS = 120
+FIRST_RENDER = "__bench.marks.change !== undefined && __bench.renders.some(t => t > __bench.marks.change)"
 
 
 @dataclass(frozen=True)
@@ -107,17 +109,6 @@ def open_files(page: Page, files: list[Path], loaded: str) -> Record:
     return Record(**page.evaluate("__bench.take()"))
 
 
-def wasm_memory_bytes(cdp) -> float:
-    """Every live WebAssembly.Memory of the page (Pyodide's heap, the codecs'), found by prototype."""
-    prototype = cdp.send("Runtime.evaluate", {"expression": "WebAssembly.Memory.prototype"})["result"]["objectId"]
-    found = cdp.send("Runtime.queryObjects", {"prototypeObjectId": prototype})["objects"]["objectId"]
-    total = cdp.send("Runtime.callFunctionOn", {
-        "objectId": found, "returnByValue": True,
-        "functionDeclaration": "function () { return this.reduce((sum, m) => sum + m.buffer.byteLength, 0); }",
-    })
-    return float(total["result"]["value"])
-
-
 def centre(page: Page, selector: str) -> tuple[float, float]:
     box = page.locator(selector).bounding_box()
     return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
@@ -156,50 +147,56 @@ def progress(viewer: Viewer, step: str) -> None:
     print(f"  {viewer.name}: {step}", file=sys.stderr, flush=True)
 
 
-def measure(browser, viewer: Viewer, cases: dict[str, list[Path]]) -> dict[str, float]:
-    """One run of every measurement for one viewer, in a fresh context (empty HTTP and code caches)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+def measure(chromium, launch: dict, viewer: Viewer, cases: dict[str, list[Path]]) -> dict[str, float]:
+    """One run of every measurement for one viewer, in a new browser profile on disk: the cold start
+    has empty HTTP and code caches, and the reload uses them as a user's browser does (an incognito
+    context's memory cache does not keep the 10 MB WebAssembly response)."""
+    with tempfile.TemporaryDirectory(prefix="dicomview-bench-") as profile:
+        context = chromium.launch_persistent_context(profile, viewport={"width": 1280, "height": 900}, **launch)
+        try:
+            return measure_in(context, viewer, cases)
+        finally:
+            context.close()
+
+
+def measure_in(context, viewer: Viewer, cases: dict[str, list[Path]]) -> dict[str, float]:
     context.add_init_script(PROBE)
     page = context.new_page()
-    first_render = "__bench.marks.change !== undefined && __bench.renders.some(t => t > __bench.marks.change)"
     out: dict[str, float] = {}
-    try:
-        progress(viewer, "cold start, reload")
-        page.goto(viewer.url)
-        out["cold start to ready (ms)"] = wait_ready(page)
-        page.reload()
-        out["reload to ready (ms)"] = wait_ready(page)
-        for case, label in (("ct512", "512x512"), ("img1760", "1760x1760")):
-            if case != "ct512":
-                page.reload()
-                wait_ready(page)
-            progress(viewer, f"open and drag {label}")
-            opened = open_files(page, cases[case], first_render)
-            out[f"open to first image, {label} (ms)"] = opened.first_render_after("change")
-            dragged = drag_window(page, viewer)
-            out[f"window/level, {label}: main-thread ms per update"] = median(dragged.update_costs())
-            out[f"window/level, {label}: updates per second"] = dragged.render_rate()
-        page.reload()
-        wait_ready(page)
-        if viewer.before_scroll:
-            page.evaluate(viewer.before_scroll)
-        progress(viewer, "open the 300-slice series, scroll")
-        cdp = context.new_cdp_session(page)
-        cdp.send("Performance.enable")
-        series = open_files(page, cases["series300"], viewer.series_loaded)
-        metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
-        out["300-slice series: open to loaded (ms)"] = series.loaded_after("change")
-        out["300-slice series: longest blocking task while loading (ms)"] = series.longest_task()
-        heap = max(series.jsHeapPeak, metrics.get("JSHeapUsedSize", 0))
-        wasm = wasm_memory_bytes(cdp)
-        out["300-slice series: JS heap peak (MB)"] = heap / 1e6
-        out["300-slice series: WebAssembly memory (MB)"] = wasm / 1e6
-        out["300-slice series: (JS heap + wasm) / pixel bytes"] = (heap + wasm) / data.SERIES_PIXEL_BYTES
-        scrolled = scroll_stack(page, viewer)
-        out["scroll: main-thread ms per slice"] = median(scrolled.update_costs())
-        out["scroll: slices per second (wheel events as fast as CDP sends them)"] = scrolled.render_rate()
-    finally:
-        context.close()
+    progress(viewer, "cold start, reload")
+    page.goto(viewer.url)
+    out["cold start to ready (ms)"] = wait_ready(page)
+    page.reload()
+    out["reload to ready (ms)"] = wait_ready(page)
+    for case, label in (("ct512", "512x512"), ("img1760", "1760x1760")):
+        if case != "ct512":
+            page.reload()
+            wait_ready(page)
+        progress(viewer, f"open and drag {label}")
+        opened = open_files(page, cases[case], FIRST_RENDER)
+        out[f"open to first image, {label} (ms)"] = opened.first_render_after("change")
+        dragged = drag_window(page, viewer)
+        out[f"window/level, {label}: main-thread ms per update"] = median(dragged.update_costs())
+        out[f"window/level, {label}: updates per second"] = dragged.render_rate()
+    page.reload()
+    wait_ready(page)
+    if viewer.before_scroll:
+        page.evaluate(viewer.before_scroll)
+    progress(viewer, "open the 300-slice series, scroll")
+    cdp = context.new_cdp_session(page)
+    cdp.send("Performance.enable")
+    series = open_files(page, cases["series300"], viewer.series_loaded)
+    metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+    out["300-slice series: open to loaded (ms)"] = series.loaded_after("change")
+    out["300-slice series: longest blocking task while loading (ms)"] = series.longest_task()
+    heap = max(series.jsHeapPeak, metrics.get("JSHeapUsedSize", 0))
+    wasm = series.wasmBytes
+    out["300-slice series: JS heap peak (MB)"] = heap / 1e6
+    out["300-slice series: WebAssembly memory (MB)"] = wasm / 1e6
+    out["300-slice series: (JS heap + wasm) / pixel bytes"] = (heap + wasm) / data.SERIES_PIXEL_BYTES
+    scrolled = scroll_stack(page, viewer)
+    out["scroll: main-thread ms per slice"] = median(scrolled.update_costs())
+    out["scroll: slices per second (wheel events as fast as CDP sends them)"] = scrolled.render_rate()
     return out
 
 
@@ -228,8 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     ours, ours_url = start_server(sys.executable, str(ROOT / "serve.py"), "--port", "0", "--no-vendor")
     dwv_server, dwv_url = serve_folder(dwv_folder)
     viewers = [
-        Viewer("dicomview", ours_url, "canvas#image",
-               "__bench.marks.change !== undefined && __bench.renders.some(t => t > __bench.marks.change)"),
+        Viewer("dicomview", ours_url, "canvas#image", FIRST_RENDER),  # it shows a series once all is read
         Viewer("dwv", dwv_url, "#layerGroup0", "__bench.marks.loaded !== undefined", "benchSetTool('Scroll')"),
     ]
     viewers = [v for v in viewers if args.only in (None, v.name)]
@@ -237,14 +233,14 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=args.chromium, args=[*CHROMIUM_ARGS, "--enable-precise-memory-info"])
+            launch = {"executable_path": args.chromium, "args": [*CHROMIUM_ARGS, "--enable-precise-memory-info"]}
+            browser = playwright.chromium.launch(**launch)
             version = browser.version
+            browser.close()
             for run in range(args.runs):
                 for viewer in viewers:  # interleaved: both viewers see the same machine load
-                    results[viewer.name].append(measure(browser, viewer, cases))
+                    results[viewer.name].append(measure(playwright.chromium, launch, viewer, cases))
                     print(f"run {run + 1}/{args.runs} {viewer.name}: done", file=sys.stderr, flush=True)
-            browser.close()
     finally:
         dwv_server.shutdown()
         ours.send_signal(signal.SIGINT)

@@ -21,7 +21,8 @@ class Record:
     renders: list[float] = field(default_factory=list)  # each data-render-count change
     frames: list[float] = field(default_factory=list)  # each animation frame's start
     longtasks: list[list[float]] = field(default_factory=list)  # [start, duration]
-    jsHeapPeak: float = 0.0  # the probe's JSON name
+    jsHeapPeak: float = 0.0  # the probe's JSON names
+    wasmBytes: float = 0.0  # every WebAssembly memory's size at the end
 
     def first_render_after(self, mark: str) -> float:
         start = self.marks.get(mark, math.nan)
