@@ -66,6 +66,11 @@ class Record:
         return len(self.renders) / span * 1000 if span > 0 else math.nan
 
 
+def number(value: float) -> str:
+    """Whole numbers from 100 up, three significant digits below."""
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
 def summarise(results: dict[str, list[dict[str, float]]], targets: dict[str, str]) -> str:
     """A markdown table: per metric, each viewer's median (min-max), the ratio of the first two, the target."""
     names = list(results)
@@ -77,7 +82,7 @@ def summarise(results: dict[str, list[dict[str, float]]], targets: dict[str, str
         for name in names:
             values = [run[metric] for run in results[name] if not math.isnan(run.get(metric, math.nan))]
             medians.append(median(values))
-            cells.append(f"{median(values):.4g} ({min(values):.3g}-{max(values):.3g})" if values else "n/a")
+            cells.append(f"{number(median(values))} ({number(min(values))}-{number(max(values))})" if values else "n/a")
         if len(names) == 2:
             ratio = medians[0] / medians[1] if medians[1] and not math.isnan(medians[1]) else math.nan
             cells.append("n/a" if math.isnan(ratio) else f"{ratio:.2f}")
