@@ -78,6 +78,7 @@ def test_a_reload_revalidates_the_runtime_instead_of_downloading_it(browser, ser
     try:
         page.goto(server_url)
         page.wait_for_function("document.documentElement.dataset.runtime === 'ready'", timeout=READY_TIMEOUT_MS)
+        page.wait_for_load_state("networkidle")  # the codecs too: every response is in the cache
         page.reload()
         page.wait_for_function("document.documentElement.dataset.runtime === 'ready'", timeout=READY_TIMEOUT_MS)
         sent = page.evaluate("""() => performance.getEntriesByType('resource')
