@@ -11,9 +11,37 @@ function fail(text) {
 // Python cannot write `import()`: this lets it load the vendored ES-module codecs without eval.
 globalThis.dicomviewImport = (url) => import(url);
 
+// Files opened or dropped while Python starts wait here; main.py opens them the moment it is ready
+// (dicomviewTakePendingFiles). Once the page is ready these listeners step aside for Python's own.
+const pending = [];
+const starting = () => root.dataset.runtime === "loading";
+const waiting = () => (pending.length ? ` (${pending.length} file(s) will open when it is ready)` : "");
+globalThis.dicomviewTakePendingFiles = () => pending.splice(0);
+
+function queue(files) {
+  pending.push(...files);
+  status.textContent = status.textContent.replace(/ \(\d+ file\(s\) will open.*$/, "") + waiting();
+}
+
+document.getElementById("open-files").addEventListener("change", (event) => {
+  if (starting()) {
+    queue(event.target.files);
+    event.target.value = ""; // choosing the same files again fires change again
+  }
+});
+for (const name of ["dragenter", "dragover"]) {
+  addEventListener(name, (event) => starting() && event.preventDefault()); // else the browser opens the file
+}
+addEventListener("drop", (event) => {
+  if (starting()) {
+    event.preventDefault();
+    queue(event.dataTransfer.files);
+  }
+});
+
 addEventListener("py:progress", (event) => {
-  if (root.dataset.runtime === "loading" && typeof event.detail === "string") {
-    status.textContent = event.detail;
+  if (starting() && typeof event.detail === "string") {
+    status.textContent = event.detail + waiting();
   }
 });
 

@@ -1,44 +1,91 @@
 #!/usr/bin/env python3
-"""Start-up benchmark (not a test): cold start and reload to data-runtime=ready, and the time from
-opening a 512x512 CT to its first image, in headless Chromium, 5 runs each, medians printed.
+"""Where dicomview's start-up time goes (not a test): cold start and reload in headless Chromium, each
+split into steps on the page's own clock (performance.now, 0 = navigation start), medians of N runs.
 
-    .venv/bin/python tests/bench/startup.py
+    .venv/bin/python tests/bench/startup.py [--runs 5]
 
-The seed of issue 7's benchmark; dwv is not compared here yet.
+Each run uses a new browser profile on disk, as a user's browser has. Steps come from Resource
+Timing (when each runtime file arrived) and the marks main.py sets
+(dicomview:main when PyScript runs it, :packages after loadPackage, :imported after the imports).
 """
 
+from __future__ import annotations
+
+import argparse
 import statistics
 import sys
-import time
+import tempfile
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "browser"), str(ROOT / "py")]
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "browser")]
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from conftest import CHROMIUM, CHROMIUM_ARGS, start_server, wait_for_render_after  # noqa: E402
-from corpus import corpus_file  # noqa: E402
+from conftest import CHROMIUM, CHROMIUM_ARGS, READY_TIMEOUT_MS, start_server  # noqa: E402
 
-proc, url = start_server(sys.executable, str(ROOT / "serve.py"), "--port", "0", "--no-vendor")
-cold, warm, first = [], [], []
-with sync_playwright() as p:
-    b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    for _ in range(5):
-        ctx = b.new_context()
-        page = ctx.new_page()
-        t = time.perf_counter()
-        page.goto(url)
-        page.wait_for_function("document.documentElement.dataset.runtime === 'ready'", timeout=120000)
-        cold.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        page.reload()
-        page.wait_for_function("document.documentElement.dataset.runtime === 'ready'", timeout=120000)
-        warm.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        page.set_input_files("#open-files", [str(corpus_file("693_UNCI.dcm"))])
-        wait_for_render_after(page, 0)
-        first.append(time.perf_counter() - t)
-        ctx.close()
-proc.terminate()
-for name, xs in (("cold start to ready", cold), ("reload to ready", warm), ("open 512x512 CT to first image", first)):
-    print(f"{name}: median {statistics.median(xs):.2f} s (min {min(xs):.2f}, max {max(xs):.2f}, n={len(xs)})")
+TIMELINE = """() => {
+    const arrived = (part) => {
+        const entry = performance.getEntriesByType('resource').find(e => e.name.includes(part));
+        return entry ? [entry.startTime, entry.responseEnd, entry.transferSize] : [NaN, NaN, 0];
+    };
+    const mark = (name) => (performance.getEntriesByName(name)[0] || {startTime: NaN}).startTime;
+    const files = ['boot.js', 'core.js', 'pyscript.toml', 'pyodide.mjs', 'pyodide.asm.js', 'pyodide.asm.wasm',
+                   'python_stdlib.zip', 'pyodide-lock.json', 'dicomview/__init__.py', 'numpy-', 'pillow-',
+                   'pydicom-', 'codecs/'];
+    const out = {};
+    for (const part of files) out['fetched ' + part] = arrived(part);
+    out['main.py starts'] = [mark('dicomview:main')];
+    out['packages loaded'] = [mark('dicomview:packages')];
+    out['app imported'] = [mark('dicomview:imported')];
+    out['ready'] = [window.readyAt];
+    out['bytes transferred'] = [performance.getEntriesByType('resource').reduce((s, e) => s + e.transferSize, 0)];
+    return out;
+}"""
+READY_AT = """new MutationObserver(() => {
+    if (document.documentElement.dataset.runtime === 'ready' && !window.readyAt) window.readyAt = performance.now();
+}).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-runtime']});"""
+
+
+def load(page, action) -> dict[str, list[float]]:
+    action()
+    page.wait_for_function("window.readyAt !== undefined", timeout=READY_TIMEOUT_MS)
+    return page.evaluate(TIMELINE)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    proc, url = start_server(sys.executable, str(ROOT / "serve.py"), "--port", "0", "--no-vendor")
+    runs: dict[str, list[dict]] = {"cold start": [], "reload": []}
+    try:
+        with sync_playwright() as p:
+            for _ in range(args.runs):  # a new profile on disk each run: empty caches, then a user's reload
+                with tempfile.TemporaryDirectory(prefix="dicomview-startup-") as profile:
+                    context = p.chromium.launch_persistent_context(
+                        profile, executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                    context.add_init_script(READY_AT)
+                    page = context.new_page()
+                    runs["cold start"].append(load(page, partial(page.goto, url)))
+                    runs["reload"].append(load(page, page.reload))
+                    context.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    for name, samples in runs.items():
+        print(f"\n{name} (ms after navigation, median of {len(samples)}; fetch start -> arrived, KB sent)")
+        for step in samples[0]:
+            columns = list(zip(*(sample[step] for sample in samples), strict=True))
+            cells = [statistics.median(column) for column in columns]
+            if step == "bytes transferred":
+                print(f"  {step:32s} {cells[0] / 1e6:8.1f} MB")
+            elif len(cells) == 3:
+                print(f"  {step:32s} {cells[0]:8.0f} -> {cells[1]:6.0f}  {cells[2] / 1e3:8.0f} KB")
+            else:
+                print(f"  {step:32s} {cells[0]:8.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

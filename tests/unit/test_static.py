@@ -49,9 +49,10 @@ class Response:
     body: bytes
 
 
-def raw_request(port: int, path: str, method: str = "GET") -> Response:
+def raw_request(port: int, path: str, method: str = "GET", headers: dict[str, str] | None = None) -> Response:
     """Send exactly `METHOD path` (no client-side normalisation) and read the whole answer."""
-    request = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
+    request = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{extra}Connection: close\r\n\r\n"
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(request.encode("latin-1"))
         chunks = []
@@ -75,8 +76,8 @@ class FakeRepo:
     port: int
     server: object
 
-    def get(self, path: str, method: str = "GET") -> Response:
-        return raw_request(self.port, path, method)
+    def get(self, path: str, method: str = "GET", headers: dict[str, str] | None = None) -> Response:
+        return raw_request(self.port, path, method, headers)
 
 
 def build_fake_repo(base: Path) -> tuple[Path, Path]:
@@ -304,6 +305,45 @@ def test_head_has_headers_and_no_body(repo: FakeRepo) -> None:
     assert r.headers["content-type"] == "application/wasm"
     assert r.headers["content-length"] == str(len(FILES["site/x.wasm"]))
     assert r.body == b""
+
+
+def test_unchanged_file_revalidates_with_304_and_no_body(repo: FakeRepo) -> None:
+    first = repo.get("/site/x.wasm")
+    tag = first.headers["etag"]
+    again = repo.get("/site/x.wasm", headers={"If-None-Match": f'"other", {tag}'})
+    assert (again.status, again.body, again.headers["etag"]) == (304, b"", tag)
+    assert first.headers["cache-control"] == again.headers["cache-control"] == "no-cache"
+    assert "content-security-policy" in again.headers
+
+
+def test_unchanged_file_revalidates_by_date_as_chromium_does_for_http_1_0(repo: FakeRepo) -> None:
+    first = repo.get("/site/app.css")
+    again = repo.get("/site/app.css", headers={"If-Modified-Since": first.headers["last-modified"]})
+    assert (again.status, again.body) == (304, b"")
+
+
+def test_changed_file_is_sent_again(repo: FakeRepo) -> None:
+    path = repo.root / "site" / "changing.js"
+    path.write_bytes(b"one")
+    os.utime(path, (1_700_000_000, 1_700_000_000))
+    first = repo.get("/site/changing.js")
+    path.write_bytes(b"three")
+    os.utime(path, (1_700_000_060, 1_700_000_060))
+    for validator in ({"If-None-Match": first.headers["etag"]}, {"If-Modified-Since": first.headers["last-modified"]}):
+        changed = repo.get("/site/changing.js", headers=validator)
+        assert (changed.status, changed.body) == (200, b"three"), validator
+        assert changed.headers["etag"] != first.headers["etag"]
+
+
+@pytest.mark.parametrize("since", ["yesterday", "", "Mon, 23 Nov 2026 12:55:01"])
+def test_unreadable_dates_send_the_file(repo: FakeRepo, since: str) -> None:
+    assert repo.get("/site/app.css", headers={"If-Modified-Since": since}).status == 200
+
+
+def test_refused_path_stays_404_whatever_the_validator(repo: FakeRepo) -> None:
+    r = repo.get("/secret.txt", headers={"If-None-Match": "*"})
+    assert r.status == 404
+    assert SECRET not in r.body
 
 
 def test_head_of_refused_path_is_404(repo: FakeRepo) -> None:

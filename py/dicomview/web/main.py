@@ -1,7 +1,10 @@
-"""PyScript entry point: load numpy and pydicom, attach the handlers, then mark the page ready."""
+"""PyScript entry point: load numpy and pydicom, attach the handlers, then mark the page ready.
+
+The performance marks name the start-up steps for tests/bench/startup.py.
+"""
 
 import pyodide_js
-from js import URL, document
+from js import URL, dicomviewTakePendingFiles, document, performance
 
 PYDICOM_WHEEL = "vendor/wheels/pydicom-3.0.2-py3-none-any.whl"
 
@@ -12,15 +15,21 @@ def say(text: str, step: int) -> None:
 
 
 try:
+    performance.mark("dicomview:main")
     say("Loading numpy and pydicom…", 2)
     await pyodide_js.loadPackage(["numpy", "pillow", URL.new(PYDICOM_WHEEL, document.baseURI).href])
+    performance.mark("dicomview:packages")
     from dicomview.web.app import ViewerPage
 
+    performance.mark("dicomview:imported")
     page = ViewerPage()
     page.attach()
     page.load_codecs()
     say("Ready: open or drop DICOM files. They stay on this computer.", 3)
     document.documentElement.dataset.runtime = "ready"
+    waiting = list(dicomviewTakePendingFiles())  # opened or dropped while Python started (site/boot.js)
+    if waiting:
+        page.spawn(page.open_files(waiting))
 except Exception as exc:  # the page must say why it cannot work
     say(f"Python could not start: {exc}", 0)
     document.documentElement.dataset.runtime = "error"
