@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "browser"))
+sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "browser"), str(Path(__file__).resolve().parents[1])]
 from playwright.sync_api import sync_playwright
 
 from conftest import CHROMIUM, CHROMIUM_ARGS

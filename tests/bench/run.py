@@ -34,7 +34,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 CACHE = ROOT / "tests" / ".cache" / "bench"
-sys.path[:0] = [str(HERE), str(ROOT / "tests"), str(ROOT / "tests" / "browser")]
+sys.path[:0] = [str(HERE), str(ROOT / "tests" / "browser"), str(ROOT / "tests")]
 
 import data  # noqa: E402
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
