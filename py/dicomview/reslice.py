@@ -92,9 +92,13 @@ def planes(volume: Volume) -> dict[str, Plane]:
     return {name: make_plane(volume, name, axis) for name, axis in plane_names(volume.axes).items()}
 
 
-def oriented(volume: Volume, plane: Plane) -> np.ndarray:
-    """The voxels as (view slice, row, column), flipped for the screen: a view, never a copy."""
-    view = np.moveaxis(volume.voxels, (plane.axis, plane.row_axis, plane.column_axis), (0, 1, 2))
+def view_block(volume: Volume, plane: Plane, start: int, stop: int) -> np.ndarray:
+    """The view's slices start..stop as (view slice, row, column), flipped for the screen: only those
+    voxels are gathered (a view of an array volume; for a stack of slices, a copy of just the block)."""
+    key = [slice(None)] * 3
+    key[plane.axis] = slice(start, stop)
+    block = volume.voxels[tuple(key)]
+    view = np.moveaxis(block, (plane.axis, plane.row_axis, plane.column_axis), (0, 1, 2))
     return view[:, ::-1 if plane.flip_rows else 1, ::-1 if plane.flip_columns else 1]
 
 
@@ -103,8 +107,10 @@ def slice_count(volume: Volume, plane: Plane) -> int:
 
 
 def plane_image(volume: Volume, plane: Plane, index: int) -> np.ndarray:
-    """Slice `index` of the view, stored values (a view of the volume)."""
-    return oriented(volume, plane)[index]
+    """Slice `index` of the view, stored values."""
+    if not 0 <= index < slice_count(volume, plane):
+        raise IndexError(f"slice {index} of a view with {slice_count(volume, plane)} slices")
+    return view_block(volume, plane, index, index + 1)[0]
 
 
 def slab_range(index: int, thickness: int, count: int) -> tuple[int, int]:
@@ -125,7 +131,7 @@ def slab_image(volume: Volume, plane: Plane, index: int, thickness: int, mode: s
     if mode not in SLAB_MODES:
         raise ValueError(f"slab mode must be one of {SLAB_MODES}, not {mode!r}")
     start, stop = slab_range(index, thickness, slice_count(volume, plane))
-    slab = oriented(volume, plane)[start:stop]
+    slab = view_block(volume, plane, start, stop)
     if mode == "mip":
         return slab.max(axis=0)
     if mode == "minip":

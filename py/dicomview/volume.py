@@ -6,8 +6,10 @@ Spacing the distance between rows and between columns. Enhanced CT/MR objects ca
 in their functional groups (PS3.3 C.7.6.16: Plane Position, Plane Orientation, Pixel Measures), read
 through `render.frame_view`.
 
-The voxels stay in the stored dtype (int16 for CT): one array of slices x rows x columns and nothing
-else of that size. The Modality LUT is applied later, to the pixels a measurement needs.
+The voxels stay in the stored dtype (int16 for CT), as a stack of the slices' own 2-D arrays: where a
+slice's Pixel Data is native and little-endian, its array is a read-only view of the dataset's bytes,
+so the volume adds no copy of the pixels the opened files already hold (a 300x512x512 CT costs its
+150 MiB once, not twice). The Modality LUT is applied later, to the pixels a measurement needs.
 
 What refuses a volume, each with a sentence naming the slices: fewer than two slices, a missing plane
 attribute, two image sizes or pixel formats, two orientations, two pixel spacings, two rescales, two
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from pydicom.dataset import Dataset
+from pydicom.uid import UID
 
 from dicomview.decode import UnreadableFile, frame_count, stored_frame
 from dicomview.render import frame_view
@@ -65,6 +68,43 @@ class NotAVolume:
         return self.reason
 
 
+class SliceStack:
+    """A 3-D array (slices, rows, columns) held as one 2-D array per slice, so that slices can stay views
+    of their files' Pixel Data. Basic indexing gives a numpy array of just the voxels asked for: a view for
+    one slice, a stacked copy across slices (a view of the volume's planes is small)."""
+
+    def __init__(self, slices: list[np.ndarray]) -> None:
+        self.slices = slices
+        self.dtype = slices[0].dtype
+        self.shape = (len(slices), *slices[0].shape)
+        self.ndim = 3
+        self.size = int(np.prod(self.shape))
+        self.nbytes = self.size * self.dtype.itemsize
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key) -> np.ndarray:
+        key = key if isinstance(key, tuple) else (key,)
+        first, rest = key[0], key[1:]
+        if isinstance(first, (int, np.integer)):
+            return self.slices[first][rest]
+        chosen = self.slices[first]
+        if not chosen:
+            return np.empty((0, *self.slices[0][rest].shape), self.dtype)
+        return np.stack([s[rest] for s in chosen])
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        whole = np.stack(self.slices)
+        return whole if dtype is None else whole.astype(dtype)
+
+    def min(self):
+        return min(s.min() for s in self.slices)
+
+    def max(self):
+        return max(s.max() for s in self.slices)
+
+
 @dataclass(frozen=True, eq=False)
 class Volume:
     """Stored values on a regular grid, with the patient geometry of its three array axes.
@@ -74,7 +114,7 @@ class Volume:
     the distance between neighbours along it, `origin` the centre of voxel (0, 0, 0).
     """
 
-    voxels: np.ndarray
+    voxels: SliceStack | np.ndarray  # indexed like an array (slices, rows, columns); see SliceStack
     origin: np.ndarray
     axes: np.ndarray
     spacing: tuple[float, float, float]
@@ -282,18 +322,44 @@ def shifted(frame: np.ndarray, rows: float, columns: float, fill) -> np.ndarray:
     return out.astype(frame.dtype)
 
 
-def load_voxels(slices: list[Slice], shifts: np.ndarray | None) -> np.ndarray:
-    """Decode each slice into one preallocated array in the stored dtype."""
-    first = stored_frame(slices[0].source, slices[0].frame)
-    voxels = np.empty((len(slices), *first.shape), first.dtype)
-    voxels[0] = first
-    for n, item in enumerate(slices[1:], start=1):
-        voxels[n] = stored_frame(item.source, item.frame)
+NATIVE_DTYPES = {(8, 0): "u1", (8, 1): "i1", (16, 0): "<u2", (16, 1): "<i2", (32, 0): "<u4", (32, 1): "<i4"}
+
+
+def pixel_data_view(ds: Dataset, frame: int) -> np.ndarray | None:
+    """One frame as a read-only view of the dataset's Pixel Data bytes (PS3.5 8.1.1, native encoding:
+    frames one after another, little-endian), or None when the data is encapsulated, big-endian, colour or
+    of an unusual bit depth. The caller still compares it with the decoded frame before trusting it."""
+    syntax = UID(str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "") or ""))
+    code = NATIVE_DTYPES.get((int(ds.get("BitsAllocated", 0) or 0), int(ds.get("PixelRepresentation", 0) or 0)))
+    data = ds.get("PixelData")
+    if (not syntax or syntax.is_compressed or not syntax.is_little_endian or code is None
+            or int(ds.get("SamplesPerPixel", 1) or 1) != 1 or not isinstance(data, bytes)):
+        return None
+    rows, columns = int(ds.Rows), int(ds.Columns)
+    dtype = np.dtype(code)
+    size = rows * columns * dtype.itemsize
+    if len(data) < (frame + 1) * size:
+        return None
+    return np.frombuffer(data, dtype, rows * columns, frame * size).reshape(rows, columns)
+
+
+def slice_pixels(item: Slice) -> np.ndarray:
+    """A slice's stored values: a view of its file's bytes when that is exactly what decoding gives
+    (no second copy of the pixels), else the decoded array."""
+    decoded = stored_frame(item.source, item.frame)
+    view = pixel_data_view(item.source, item.frame)
+    if view is not None and view.dtype == decoded.dtype and np.array_equal(view, decoded):
+        return view
+    return decoded
+
+
+def load_voxels(slices: list[Slice], shifts: np.ndarray | None) -> SliceStack:
+    """Each slice decoded once, kept in the stored dtype (as a view of its file where it can be)."""
+    arrays = [slice_pixels(item) for item in slices]
     if shifts is not None:
-        fill = voxels.min()
-        for n in range(1, len(slices)):
-            voxels[n] = shifted(voxels[n], shifts[n, 0], shifts[n, 1], fill)
-    return voxels
+        fill = min(a.min() for a in arrays)
+        arrays[1:] = [shifted(a, shifts[n, 0], shifts[n, 1], fill) for n, a in enumerate(arrays[1:], start=1)]
+    return SliceStack(arrays)
 
 
 def build_volume(images: Iterable[tuple[str, Dataset]]) -> Volume | NotAVolume:

@@ -228,10 +228,7 @@ def test_measurements_are_drawn_listed_edited_and_deleted(volume_page, series):
     page.mouse.move(*point_of(page, "axial", 2, 12), steps=3)
     page.mouse.up()
     page.wait_for_function("document.querySelector('#mpr-measurements li span').textContent.endsWith('15.0 mm')")
-    print("BEFORE", view_count(page, "axial"), page.inner_html("#mpr-measurements"))
     act(page, "axial", lambda: page.click('#mpr-measurements button[data-delete="1"]'))
-    print("AFTER", view_count(page, "axial"), page.inner_html("#mpr-measurements"), page.errors)
-    page.screenshot(path="/tmp/mpr_shot.png")
     assert page.eval_on_selector_all("#mpr-measurements li", "items => items.map(i => i.dataset.number)") == ["2"]
     act(page, "axial", lambda: page.select_option("#mpr-tool", "angle"))
     page.mouse.click(*point_of(page, "axial", 20, 2))

@@ -13,7 +13,7 @@ import pytest
 
 from corpus import PYDICOM_FILES
 from dicomview.decode import read_dataset
-from dicomview.volume import NotAVolume, Volume, build_volume, shifted
+from dicomview.volume import NotAVolume, SliceStack, Volume, build_volume, shifted
 from synthetic import enhanced_phantom, phantom_positions, phantom_series
 
 DICOMDIR = PYDICOM_FILES / "dicomdirtests"
@@ -244,3 +244,30 @@ def test_a_small_drift_is_reported_but_not_resampled():
     assert np.array_equal(volume.voxels, ramp((5, 4, 4)))
     assert volume.notes == ("slice origins drift 0.20 pixels off the normal across the series (a tilt of 1.4°): "
                             "too little to resample, not corrected",)
+
+
+def test_the_volume_is_a_view_of_the_files_pixel_data_not_a_second_copy():
+    """Issue 5: a volume must not cost its size twice; each slice of a native series (and each frame of an
+    Enhanced CT) is the dataset's own Pixel Data bytes, read in place."""
+    voxels = ramp((6, 5, 4))
+    images = opened(phantom_series(voxels, (2.5, 0.5, 0.75)))
+    volume = build_volume(images)
+    datasets = dict(images)
+    for label, plane in zip(volume.labels, volume.voxels.slices, strict=True):
+        assert np.shares_memory(plane, np.frombuffer(datasets[label].PixelData, np.uint8))
+    enhanced = read_dataset(enhanced_phantom(voxels, (1.5, 0.5, 0.5), frame_order=[3, 0, 5, 4, 2, 1]))
+    volume = build_volume([("enhanced.dcm", enhanced)])
+    assert np.array_equal(volume.voxels, voxels)
+    assert all(np.shares_memory(p, np.frombuffer(enhanced.PixelData, np.uint8)) for p in volume.voxels.slices)
+
+
+def test_a_stack_of_slices_indexes_like_the_array_it_stands_for():
+    whole = ramp((5, 4, 3))
+    stack = SliceStack(list(whole))
+    assert (stack.shape, stack.dtype, stack.nbytes, stack.min(), stack.max()) == (
+        whole.shape, whole.dtype, whole.nbytes, whole.min(), whole.max())
+    keys = [(2,), (2, 1), (2, 1, 0), (slice(1, 4),), (slice(1, 4), 2), (slice(None), slice(None), 1),
+            (slice(3, 3),), (slice(None, None, -1), slice(1, 3), slice(0, 2))]
+    for key in keys:
+        assert np.array_equal(stack[key], whole[key]), key
+    assert np.array_equal(np.asarray(stack), whole)
