@@ -11,6 +11,8 @@ slice's Pixel Data is native and little-endian, its array is a read-only view of
 so the volume adds no copy of the pixels the opened files already hold (a 300x512x512 CT costs its
 150 MiB once, not twice). The Modality LUT is applied later, to the pixels a measurement needs.
 
+A few images of another orientation in a series (localizers, "scouts", saved with the axial stack) are
+left out, named in the volume's notes, when the main stack holds nearly all images (main_stack).
 What refuses a volume, each with a sentence naming the slices: fewer than two slices, a missing plane
 attribute, two image sizes or pixel formats, two orientations, two pixel spacings, two rescales, two
 slices at one position, missing slices ("slice 37 of 120 missing"), uneven spacing, slice origins off
@@ -42,6 +44,11 @@ IN_PLANE_TOLERANCE = 0.05
 TILT_CORRECTION_PIXELS = 0.5
 """A tilt is corrected when the slices drift more than this, end to end: below, resampling would blur
 more than it corrects (and rounded positions alone can fake a tiny tilt)."""
+LEFT_OUT_AT_MOST = 3
+"""A series with two orientations still makes a volume from its main stack when the others hold this many
+images at most (localizers: an AP and a lateral scout, perhaps a third)..."""
+MAIN_STACK_SHARE = 0.8
+"""...and the main stack this share of the images at least; else the orientations are reported."""
 SHOWN_GROUPS = 4
 """A refusal names this many groups at most (a PET series may have a rescale per slice)."""
 NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine"}
@@ -194,6 +201,30 @@ def orientation_groups(slices: list[Slice]) -> dict:
         key = next((k for k in groups if np.abs(np.array(k) - cosines).max() <= ORIENTATION_TOLERANCE), None)
         groups.setdefault(key or tuple(np.round(cosines, 6) + 0.0), []).append(item.label)
     return groups
+
+
+def main_stack(slices: list[Slice]) -> tuple[list[Slice], str | None]:
+    """Scouts in a series: when one orientation holds nearly all of its images and the others a few
+    (LEFT_OUT_AT_MOST, MAIN_STACK_SHARE), the main stack alone, and a note naming the images left out and
+    why; else all slices, unchanged (the orientations are then reported as the reason)."""
+    groups = orientation_groups(slices)
+    if len(groups) == 1:
+        return slices, None
+    main = set(max(groups.values(), key=len))
+    kept = [item for item in slices if item.label in main]
+    left_out = sorted((item for item in slices if item.label not in main), key=lambda item: item.label)
+    if len(left_out) > LEFT_OUT_AT_MOST or len(kept) < MAIN_STACK_SHARE * len(slices):
+        return slices, None
+
+    def why(item: Slice) -> str:
+        image_type = [str(v).upper() for v in (item.dataset.get("ImageType") or [])]
+        kind = "a localizer, " if "LOCALIZER" in image_type else ""
+        cosines = numbers(item.dataset, "ImageOrientationPatient", 6)
+        return f"{item.label} ({kind}orientation [{', '.join(f'{v:g}' for v in np.round(cosines, 6) + 0.0)}])"
+
+    count = f"{len(left_out)} image{'s' if len(left_out) != 1 else ''}"
+    return kept, (f"{count} of another orientation left out of the volume of {len(kept)} slices: "
+                  + "; ".join(why(item) for item in left_out))
 
 
 def pixel_format(ds: Dataset) -> tuple:
@@ -371,6 +402,7 @@ def build_volume(images: Iterable[tuple[str, Dataset]]) -> Volume | NotAVolume:
         problem = plane_problem(item.dataset)
         if problem:
             return NotAVolume(f"{item.label} {problem}", "geometry")
+    slices, left_out = main_stack(slices)
     problem = uniformity_problem(slices)
     if problem:
         return problem
@@ -392,7 +424,7 @@ def build_volume(images: Iterable[tuple[str, Dataset]]) -> Volume | NotAVolume:
     row_spacing, column_spacing = numbers(first, "PixelSpacing", 2)  # PS3.3 10.7.1.3: between rows first
     offsets = positions @ np.stack([column_cosine, row_cosine]).T  # (n, 2) in-plane, mm: down, across
     shear, residual = shear_fit(offsets, depth)
-    notes = []
+    notes = [left_out] if left_out else []
     if residual > max(IN_PLANE_TOLERANCE * min(row_spacing, column_spacing), POSITION_TOLERANCE_MM):
         worst = int(np.argmax(np.linalg.norm(offsets - offsets[0] - np.outer(depth - depth[0], shear), axis=1)))
         return NotAVolume(f"slice origins do not lie on one line: {labels[worst]} is {residual:.3g} mm off it",

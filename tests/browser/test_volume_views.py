@@ -294,3 +294,43 @@ def test_real_series_from_dicomdirtests(volume_page):
     page.click("#volume-toggle")
     page.wait_for_function("document.querySelector('#mpr-status').dataset.kind === 'gap'")
     assert page.text_content("#mpr-status") == "Not a volume: slices 2–162 of 165 missing (the series steps 1.25 mm)"
+
+
+def test_non_square_voxels_keep_their_proportions_and_measure_in_millimetres(volume_page, tmp_path):
+    """Slices 1 mm apart, pixels 0.5 x 0.5 mm: the coronal view's pixels are 1 mm tall and 0.5 mm wide.
+    Its CSS box must have the patient's proportions (not the backing store's), and a length and an
+    ellipse drawn on it with the mouse must measure in mm. Expected values come from the phantom's
+    own geometry (coronal row r is slice 15 - r, column c is column c), not from dicomview."""
+    page = volume_page
+    voxels = np.fromfunction(lambda k, i, j: 1024 + k * 100 + i * 3 + j, (16, 24, 20), dtype=int).astype(np.int16)
+    paths = []
+    for name, data in phantom_series(voxels, (1, 0.5, 0.5), SeriesInstanceUID="1.2.826.0.1.3680043.2.1125.9.3"):
+        (tmp_path / name).write_bytes(data)
+        paths.append(tmp_path / name)
+    open_series(page, paths)
+    act(page, "sagittal", lambda: page.click("#volume-toggle"))
+    physical = {"axial": (20 * 0.5, 24 * 0.5), "coronal": (20 * 0.5, 16 * 1.0), "sagittal": (24 * 0.5, 16 * 1.0)}
+    for view, (width_mm, height_mm) in physical.items():
+        canvas = f'canvas[data-view="{view}"]'
+        box = page.locator(canvas).bounding_box()
+        assert box["width"] / box["height"] == pytest.approx(width_mm / height_mm, rel=0.01), view
+    assert (page.get_attribute('canvas[data-view="coronal"]', "width"),
+            page.get_attribute('canvas[data-view="coronal"]', "height")) == ("20", "16")  # one pixel per voxel
+    index = int(page.get_attribute('canvas[data-view="coronal"]', "data-frame"))
+    act(page, "coronal", lambda: page.select_option("#mpr-tool", "length"))
+    page.mouse.click(*point_of(page, "coronal", 2, 3))
+    act(page, "coronal", lambda: page.mouse.click(*point_of(page, "coronal", 10, 9)))
+    assert page.text_content('#mpr-measurements li[data-number="1"] span') == (
+        f"1. length (coronal {index + 1}): {np.hypot(8 * 1.0, 6 * 0.5):.1f} mm")
+    act(page, "coronal", lambda: page.select_option("#mpr-tool", "ellipse"))
+    page.mouse.click(*point_of(page, "coronal", 2, 3))
+    act(page, "coronal", lambda: page.mouse.click(*point_of(page, "coronal", 10, 13)))
+    rows, columns = np.ogrid[:16, :20]
+    inside = ((rows - 6) / 4) ** 2 + ((columns - 8) / 5) ** 2 <= 1  # centre (6, 8), semi-axes 4 rows, 5 columns
+    coronal = voxels[::-1, index, :]  # head up: row r is slice 15 - r
+    hu = coronal[inside].astype(float) - 1024
+    area = np.pi * (4 * 1.0) * (5 * 0.5)  # semi-axes in mm
+    assert page.text_content('#mpr-measurements li[data-number="2"] span') == (
+        f"2. ellipse (coronal {index + 1}): mean {hu.mean():.1f} HU, SD {hu.std():.1f}, min {hu.min():g}, "
+        f"max {hu.max():g}, area {area:.1f} mm² ({inside.sum()} pixels)")
+    act(page, "coronal", lambda: page.select_option("#mpr-tool", "crosshair"))

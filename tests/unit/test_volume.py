@@ -271,3 +271,36 @@ def test_a_stack_of_slices_indexes_like_the_array_it_stands_for():
     for key in keys:
         assert np.array_equal(stack[key], whole[key]), key
     assert np.array_equal(np.asarray(stack), whole)
+
+
+def scout(name: str, orientation, image_type="LOCALIZER", shape=(10, 14)) -> tuple[str, bytes]:
+    """A localizer of another orientation and size, in the same series as the phantom stacks."""
+    files = phantom_series(np.full((1, *shape), 7, np.int16), (1, 1.4, 1.4), orientation, origin=(-50, 0, 60),
+                           ImageType=["ORIGINAL", "PRIMARY", image_type])
+    return name, files[0][1]
+
+
+CORONAL, SAGITTAL = (1, 0, 0, 0, 0, -1), (0, 1, 0, 0, 0, -1)
+
+
+def test_scouts_in_a_series_are_left_out_of_the_volume_and_named():
+    voxels = ramp((8, 5, 4))
+    volume = build_volume(opened([*phantom_series(voxels, (2, 0.5, 0.5)), scout("scout_ap.dcm", CORONAL),
+                                  scout("scout_lat.dcm", SAGITTAL)]))
+    assert isinstance(volume, Volume), volume
+    assert np.array_equal(volume.voxels, voxels) and len(volume.labels) == 8
+    assert volume.notes == ("2 images of another orientation left out of the volume of 8 slices: scout_ap.dcm "
+                            "(a localizer, orientation [1, 0, 0, 0, 0, -1]); scout_lat.dcm (a localizer, "
+                            "orientation [0, 1, 0, 0, 0, -1])",)
+
+
+def test_a_series_split_between_orientations_is_still_refused():
+    """Only a few images against a clear main stack are taken for scouts: 4 axial slices and 2 coronal
+    images (not localizers) are two orientations, and so are 12 axial slices with 4 scouts."""
+    few = opened([*phantom_series(ramp((4, 5, 4)), (2, 0.5, 0.5)), scout("c1.dcm", CORONAL, "OTHER", (5, 4)),
+                  scout("c2.dcm", CORONAL, "OTHER", (5, 4))])
+    assert build_volume(few).reason == ("two orientations in one series: [1, 0, 0, 0, 1, 0] (4 slices) and "
+                                        "[1, 0, 0, 0, 0, -1] (2 slices: c1.dcm, c2.dcm)")
+    many = opened([*phantom_series(ramp((12, 5, 4)), (2, 0.5, 0.5)),
+                   *[scout(f"s{n}.dcm", CORONAL, shape=(5, 4)) for n in range(4)]])
+    assert build_volume(many).kind == "orientations"
