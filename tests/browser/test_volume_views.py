@@ -323,10 +323,10 @@ def test_non_square_voxels_keep_their_proportions_and_measure_in_millimetres(vol
     assert page.text_content('#mpr-measurements li[data-number="1"] span') == (
         f"1. length (coronal {index + 1}): {np.hypot(8 * 1.0, 6 * 0.5):.1f} mm")
     act(page, "coronal", lambda: page.select_option("#mpr-tool", "ellipse"))
-    page.mouse.click(*point_of(page, "coronal", 2, 3))
-    act(page, "coronal", lambda: page.mouse.click(*point_of(page, "coronal", 10, 13)))
+    page.mouse.click(*point_of(page, "coronal", 4, 6))  # away from the ruler's handles
+    act(page, "coronal", lambda: page.mouse.click(*point_of(page, "coronal", 12, 16)))
     rows, columns = np.ogrid[:16, :20]
-    inside = ((rows - 6) / 4) ** 2 + ((columns - 8) / 5) ** 2 <= 1  # centre (6, 8), semi-axes 4 rows, 5 columns
+    inside = ((rows - 8) / 4) ** 2 + ((columns - 11) / 5) ** 2 <= 1  # centre (8, 11), semi-axes 4 rows, 5 columns
     coronal = voxels[::-1, index, :]  # head up: row r is slice 15 - r
     hu = coronal[inside].astype(float) - 1024
     area = np.pi * (4 * 1.0) * (5 * 0.5)  # semi-axes in mm
@@ -334,3 +334,24 @@ def test_non_square_voxels_keep_their_proportions_and_measure_in_millimetres(vol
         f"2. ellipse (coronal {index + 1}): mean {hu.mean():.1f} HU, SD {hu.std():.1f}, min {hu.min():g}, "
         f"max {hu.max():g}, area {area:.1f} mm² ({inside.sum()} pixels)")
     act(page, "coronal", lambda: page.select_option("#mpr-tool", "crosshair"))
+
+
+def test_a_scout_in_the_series_is_left_out_and_named(volume_page, tmp_path):
+    """Six axial slices and a coronal localizer of another size in one series: the views are the six
+    slices (pixels equal to the CPython volume of the axial files alone) and the panel names the scout."""
+    page = volume_page
+    uid = "1.2.826.0.1.3680043.2.1125.9.4"
+    files = phantom_series(ramp()[:6], (3, 1, 1.5), SeriesInstanceUID=uid)
+    files.append(("scout.dcm", phantom_series(np.full((1, 10, 14), 7, np.int16), (1, 1.4, 1.4), (1, 0, 0, 0, 0, -1),
+                                              SeriesInstanceUID=uid, ImageType=["ORIGINAL", "PRIMARY", "LOCALIZER"],
+                                              )[0][1]))
+    paths = []
+    for name, data in files:
+        (tmp_path / name).write_bytes(data)
+        paths.append(tmp_path / name)
+    open_series(page, paths)
+    act(page, "sagittal", lambda: page.click("#volume-toggle"))
+    assert_views_match(page, reference([p for p in paths if p.name != "scout.dcm"]))
+    assert page.get_attribute('canvas[data-view="axial"]', "data-slice-count") == "6"
+    assert ("1 image of another orientation left out of the volume of 6 slices: scout.dcm (a localizer, "
+            "orientation [1, 0, 0, 0, 0, -1])") in page.text_content("#mpr-status")
