@@ -98,6 +98,10 @@ def view_block(volume: Volume, plane: Plane, start: int, stop: int) -> np.ndarra
     key = [slice(None)] * 3
     key[plane.axis] = slice(start, stop)
     block = volume.voxels[tuple(key)]
+    if volume.rescales is not None:  # a rescale per acquired slice (array axis 0): modality values
+        chosen = volume.rescales[start:stop] if plane.axis == 0 else volume.rescales
+        slope, intercept = (chosen[:, n].astype(np.float32).reshape(-1, 1, 1) for n in (0, 1))
+        block = block.astype(np.float32) * slope + intercept
     view = np.moveaxis(block, (plane.axis, plane.row_axis, plane.column_axis), (0, 1, 2))
     return view[:, ::-1 if plane.flip_rows else 1, ::-1 if plane.flip_columns else 1]
 
@@ -127,7 +131,8 @@ def slab_slices(plane: Plane, millimetres: float) -> int:
 
 def slab_image(volume: Volume, plane: Plane, index: int, thickness: int, mode: str) -> np.ndarray:
     """Maximum (mip), minimum (minip) or mean of `thickness` slices of the view around `index`, in the
-    stored dtype. The mean sums in float32 over the slab only, then rounds to the stored dtype."""
+    stored dtype (float32 modality values for a volume with a rescale per slice). The mean sums in
+    float32 over the slab only, then rounds to the stored dtype."""
     if mode not in SLAB_MODES:
         raise ValueError(f"slab mode must be one of {SLAB_MODES}, not {mode!r}")
     start, stop = slab_range(index, thickness, slice_count(volume, plane))
@@ -137,7 +142,7 @@ def slab_image(volume: Volume, plane: Plane, index: int, thickness: int, mode: s
     if mode == "minip":
         return slab.min(axis=0)
     mean = slab.mean(axis=0, dtype=np.float32)
-    return np.rint(mean, out=mean).astype(volume.voxels.dtype)
+    return mean if slab.dtype.kind == "f" else np.rint(mean, out=mean).astype(slab.dtype)
 
 
 # --- the crosshair: one patient point, seen from each view ---------------------------------------

@@ -13,12 +13,14 @@ so the volume adds no copy of the pixels the opened files already hold (a 300x51
 
 A few images of another orientation in a series (localizers, "scouts", saved with the axial stack) are
 left out, named in the volume's notes, when the main stack holds nearly all images (main_stack).
+A Rescale Slope/Intercept per slice (PET) is kept per slice beside the stored voxels: the views apply
+it to the plane they show (float32, one plane at a time), never to the whole volume.
 What refuses a volume, each with a sentence naming the slices: fewer than two slices, a missing plane
-attribute, two image sizes or pixel formats, two orientations, two pixel spacings, two rescales, two
-slices at one position, missing slices ("slice 37 of 120 missing"), uneven spacing, slice origins off
-one line. Gantry tilt (origins on a line that is not the slice normal) is corrected: each slice is
-shifted in-plane onto the normal (linear interpolation, exact for whole-pixel shifts), and the volume
-says so in its notes.
+attribute, two image sizes or pixel formats, two orientations, two pixel spacings, two Modality LUTs
+(or one beside a rescale), two slices at one position, missing slices ("slice 37 of 120 missing"),
+uneven spacing, slice origins off one line. Gantry tilt (origins on a line that is not the slice
+normal) is corrected: each slice is shifted in-plane onto the normal (linear interpolation, exact for
+whole-pixel shifts), and the volume says so in its notes.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
 from dicomview.decode import UnreadableFile, frame_count, stored_frame
-from dicomview.render import frame_view
+from dicomview.render import frame_view, modality_lut
 
 ORIENTATION_TOLERANCE = 1e-3
 """Direction cosines closer than this are one orientation (files round them to about 6 digits)."""
@@ -128,6 +130,16 @@ class Volume:
     modality: Dataset  # the first slice's view: Rescale Slope/Intercept or Modality LUT (PS3.3 C.11.1)
     labels: tuple[str, ...]  # the slice each index came from
     notes: tuple[str, ...] = ()
+    rescales: np.ndarray | None = None  # (slices, 2) slope and intercept per slice when they differ; then
+    # `modality` has slope 1, intercept 0 and the views hold modality values (dicomview.reslice.view_block)
+
+    def modality_value(self, index: tuple[int, int, int]) -> float:
+        """The modality value (HU for CT) of one voxel (PS3.3 C.11.1)."""
+        stored = self.voxels[index]
+        if self.rescales is not None:
+            slope, intercept = self.rescales[index[0]]
+            return float(stored) * float(slope) + float(intercept)
+        return float(np.asarray(modality_lut(self.modality)(np.array([stored])))[0])
 
     def voxel_to_patient(self, index: np.ndarray) -> np.ndarray:
         """Patient coordinates (mm) of (fractional) voxel indices (..., 3)."""
@@ -259,7 +271,7 @@ def uniformity_problem(slices: list[Slice]) -> NotAVolume | None:
         rescales = group_by(slices, rescale)
     except (TypeError, ValueError):
         return NotAVolume("a Rescale Slope or Intercept is not a number", "rescale")
-    if len(rescales) > 1:
+    if len(rescales) > 1 and any(key[0] == "LUT" for key in rescales):
         return NotAVolume(counted(rescales, "rescales (Rescale Slope/Intercept)",
                                   lambda r: "a Modality LUT" if r[0] == "LUT" else f"{r[0]:g}·x{r[1]:+g}"),
                           "rescale")
@@ -441,10 +453,29 @@ def build_volume(images: Iterable[tuple[str, Dataset]]) -> Volume | NotAVolume:
                      f"{tilt:.2g}°): too little to resample, not corrected")
     if jitter > 1e-3:
         notes.append(f"slice positions deviate up to {jitter:.2g} mm from a regular grid (tolerated)")
+    rescales, modality = per_slice_rescales(slices)
+    if rescales is not None:
+        notes.append(f"{len(set(map(tuple, rescales.tolist())))} different Rescale Slope/Intercept values, kept "
+                     "per slice: views and measurements use modality values")
     try:
         voxels = load_voxels(slices, shifts)
     except UnreadableFile as exc:
         return NotAVolume(f"the pixels of a slice cannot be read ({exc})", "pixels")
     return Volume(voxels=voxels, origin=positions[0], axes=np.stack([normal, column_cosine, row_cosine]),
-                  spacing=(float(step), float(row_spacing), float(column_spacing)), modality=first,
-                  labels=tuple(labels), notes=tuple(notes))
+                  spacing=(float(step), float(row_spacing), float(column_spacing)), modality=modality,
+                  labels=tuple(labels), notes=tuple(notes), rescales=rescales)
+
+
+def per_slice_rescales(slices: list[Slice]) -> tuple[np.ndarray | None, Dataset]:
+    """(slope, intercept) per slice and the identity-rescale view of the first slice the views then render
+    with, when slices rescale differently (PET); else None and the first slice's dataset."""
+    first = slices[0].dataset
+    pairs = np.array([rescale(item.dataset) for item in slices], float) if "ModalityLUTSequence" not in first else None
+    if pairs is None or (pairs == pairs[0]).all():
+        return None, first
+    modality = Dataset()
+    for element in first:  # shares the elements (none is changed); the two below are replaced in the copy only
+        if element.keyword != "PixelData":
+            modality.add(element)
+    modality.RescaleSlope, modality.RescaleIntercept = "1", "0"
+    return pairs, modality

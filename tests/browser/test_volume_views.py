@@ -355,3 +355,31 @@ def test_a_scout_in_the_series_is_left_out_and_named(volume_page, tmp_path):
     assert page.get_attribute('canvas[data-view="axial"]', "data-slice-count") == "6"
     assert ("1 image of another orientation left out of the volume of 6 slices: scout.dcm (a localizer, "
             "orientation [1, 0, 0, 0, 0, -1])") in page.text_content("#mpr-status")
+
+
+def test_a_rescale_per_slice_opens_in_modality_values(volume_page, tmp_path):
+    """A PET-like series whose slices each have their own Rescale Slope/Intercept: the views equal the
+    CPython pipeline's (which applies each slice's rescale to the plane shown), through a click and a
+    mean slab."""
+    page = volume_page
+    stored = ramp()[:8]
+    paths = []
+    for n in range(8):
+        name, data = phantom_series(stored, (3, 1, 1.5), Modality="PT", RescaleSlope=f"{0.25 * (n + 1):g}",
+                                    RescaleIntercept=str(-n), SeriesInstanceUID="1.2.826.0.1.3680043.2.1125.9.5")[n]
+        (tmp_path / name).write_bytes(data)
+        paths.append(tmp_path / name)
+    open_series(page, paths)
+    act(page, "sagittal", lambda: page.click("#volume-toggle"))
+    assert "8 different Rescale Slope/Intercept values, kept per slice" in page.text_content("#mpr-status")
+    mpr = reference(paths)
+    assert_views_match(page, mpr)
+    act(page, "sagittal", lambda: page.mouse.click(*point_of(page, "axial", 6, 9)))
+    mpr.click("axial", 6, 9)
+    assert_views_match(page, mpr)
+    assert page.text_content("#mpr-readout") == mpr.readout()
+    page.fill("#mpr-slab-mm", "9")
+    act(page, "axial", lambda: page.select_option("#mpr-slab", "mean"))
+    mpr.set_slab("mean", 9)
+    assert_views_match(page, mpr)
+    act(page, "axial", lambda: page.select_option("#mpr-slab", "none"))

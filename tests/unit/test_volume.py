@@ -10,11 +10,14 @@ import random
 
 import numpy as np
 import pytest
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
 
 from corpus import PYDICOM_FILES
 from dicomview.decode import read_dataset
+from dicomview.reslice import plane_image, planes, slab_image
 from dicomview.volume import NotAVolume, SliceStack, Volume, build_volume, shifted
-from synthetic import enhanced_phantom, phantom_positions, phantom_series
+from synthetic import enhanced_phantom, phantom_positions, phantom_series, write_dicom
 
 DICOMDIR = PYDICOM_FILES / "dicomdirtests"
 
@@ -117,8 +120,14 @@ def test_two_orientations_pixel_spacings_sizes_and_rescales_are_named():
     assert refusal([*axial, ("wide.dcm", wide[3][1])], "spacing").startswith("two pixel spacings in one series: 1×1 mm")
     big = phantom_series(np.zeros((4, 3, 2), np.int16), (2, 1, 1))
     assert "3×2 16-bit signed (1 slice: big.dcm)" in refusal([*axial, ("big.dcm", big[3][1])], "size")
-    other = phantom_series(np.zeros((4, 2, 2), np.int16), (2, 1, 1), RescaleSlope="2")
-    assert "2·x-1024 (1 slice: other.dcm)" in refusal([*axial, ("other.dcm", other[3][1])], "rescale")
+    lut = read_dataset(phantom_series(np.zeros((4, 2, 2), np.int16), (2, 1, 1))[3][1])
+    item = Dataset()
+    item.LUTDescriptor, item.ModalityLUTType = [4, 0, 16], "HU"
+    item.add_new("LUTData", "US", [0, 10, 20, 30])
+    lut.ModalityLUTSequence = Sequence([item])
+    reason = refusal([*axial, ("lut.dcm", write_dicom(lut))], "rescale")
+    assert reason.startswith("two rescales (Rescale Slope/Intercept) in one series: 1·x-1024 (3 slices")
+    assert reason.endswith("a Modality LUT (1 slice: lut.dcm)")
 
 
 def test_a_lone_slice_and_a_slice_without_position_are_refused():
@@ -218,12 +227,26 @@ def test_a_real_enhanced_ct_is_a_volume_from_its_per_frame_positions():
         ds.SharedFunctionalGroupsSequence[0].PixelValueTransformationSequence[0].RescaleIntercept)
 
 
-def test_a_rescale_per_slice_is_refused_in_one_short_sentence():
-    """PET series often scale each slice differently: one int16 volume cannot hold them with one LUT."""
-    files = [phantom_series(np.zeros((6, 2, 2), np.int16), (2, 1, 1), RescaleSlope=str(n + 1))[n] for n in range(6)]
-    reason = refusal(files, "rescale")
-    assert reason == ("six rescales (Rescale Slope/Intercept) in one series: 1·x-1024 (1 slice: slice001.dcm), "
-                      "2·x-1024 (1 slice: slice002.dcm), 3·x-1024 (1 slice: slice003.dcm) and 3 more")
+def test_a_rescale_per_slice_is_kept_per_slice_and_the_views_hold_modality_values():
+    """PET series often scale each slice differently: the stored int16 voxels stay, each slice keeps its
+    slope and intercept, and every view (and the crosshair's value) is stored * slope + intercept."""
+    stored = ramp((6, 5, 4))
+    slopes = [0.5, 1, 2, 0.25, 3, 1.5]
+    files = [phantom_series(stored, (2, 1, 1), RescaleSlope=f"{slopes[n]:g}", RescaleIntercept=str(-n))[n]
+             for n in range(6)]
+    volume = build_volume(opened(files))
+    assert isinstance(volume, Volume), volume
+    assert volume.voxels.dtype == np.int16 and np.array_equal(volume.voxels, stored)
+    assert volume.notes == ("6 different Rescale Slope/Intercept values, kept per slice: views and measurements "
+                            "use modality values",)
+    values = stored * np.array(slopes).reshape(6, 1, 1) - np.arange(6).reshape(6, 1, 1)  # float64, by hand
+    views = planes(volume)
+    assert np.allclose(plane_image(volume, views["axial"], 2), values[2], rtol=1e-6)
+    assert np.allclose(plane_image(volume, views["coronal"], 3), values[::-1, 3, :], rtol=1e-6)  # head up
+    assert np.allclose(slab_image(volume, views["sagittal"], 1, 3, "mean"), values[::-1, :, 0:3].mean(axis=2),
+                       rtol=1e-6)
+    assert volume.modality_value((4, 2, 3)) == values[4, 2, 3]
+    assert float(volume.modality.RescaleSlope) == 1 and float(volume.modality.RescaleIntercept) == 0
 
 
 def test_an_oblique_series_with_positions_rounded_to_a_tenth_of_a_millimetre_is_not_resampled():
