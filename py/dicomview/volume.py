@@ -296,10 +296,43 @@ def ranges(numbers_: list[int]) -> str:
     return texts[0] if len(texts) == 1 else ", ".join(texts[:-1]) + " and " + texts[-1]
 
 
-def slice_grid(labels: list[str], depth: np.ndarray) -> tuple[float, float] | NotAVolume:
+def step_runs(steps: np.ndarray, tolerance: float) -> list[tuple[float, int, int]]:
+    """Consecutive equal steps (within `tolerance`) as (step mm, first slice, last slice), 0-based."""
+    runs: list[tuple[float, int, int]] = []
+    for n, step in enumerate(steps):
+        if runs and abs(step - runs[-1][0]) <= tolerance:
+            runs[-1] = (runs[-1][0], runs[-1][1], n + 1)
+        else:
+            runs.append((float(step), n, n + 1))
+    return runs
+
+
+def step_change(steps: np.ndarray, tolerance: float) -> NotAVolume | None:
+    """A series made of a few regular runs with different steps (a head CT: 2.5 mm through the posterior
+    fossa, 5 mm above) says so, run by run. It is not resampled onto one grid: that would invent slices
+    across the coarse run, and measurements would no longer be on acquired voxels."""
+    runs = step_runs(steps, tolerance)
+    if not 2 <= len(runs) <= SHOWN_GROUPS or min(last - first for _, first, last in runs) < 2:
+        return None
+    parts = [f"{step:.3g} mm (slices {first + 1}–{last + 1})" for step, first, last in runs]
+    return NotAVolume("the slice step changes within the series: " + ", then ".join(parts)
+                      + "; a volume needs one step", "uneven")
+
+
+def no_slice_left_out(instances: list[int | None], multiples: np.ndarray) -> bool:
+    """Instance Numbers (PS3.3 C.7.6.1) that run on by one across every long step: nothing is missing there,
+    the series just steps further (unknown numbers prove nothing)."""
+    if any(n is None for n in instances) or len(set(instances)) != len(instances):
+        return False
+    return all(abs(instances[n + 1] - instances[n]) == 1 for n in np.flatnonzero(multiples > 1))
+
+
+def slice_grid(labels: list[str], depth: np.ndarray,
+               instances: list[int | None] | None = None) -> tuple[float, float] | NotAVolume:
     """The regular grid of slices sorted by depth along the normal (mm): its step (the line through the
     first and last slices) and the farthest a slice lies from it; or why there is none: two slices at
-    one position, uneven spacing, missing slices (named by their numbers in the complete run)."""
+    one position, uneven spacing, a step that changes, missing slices (named by their numbers in the
+    complete run, unless the Instance Numbers show none is missing)."""
     steps = np.diff(depth)
     nominal = nominal_step(steps)
     if nominal == 0.0:
@@ -314,15 +347,32 @@ def slice_grid(labels: list[str], depth: np.ndarray) -> tuple[float, float] | No
     step = (depth[-1] - depth[0]) / complete[-1]  # the line through the first and last slices
     residual = np.abs(depth - (depth[0] + complete * step)).max()
     if residual > tolerance:
+        change = step_change(steps, tolerance)
+        if change is not None:
+            return change
         n = int(np.argmax(np.abs(steps - multiples * nominal)))
         return NotAVolume(f"uneven spacing: {steps[n]:.3g} mm between {labels[n]} and {labels[n + 1]} where the "
                           f"series steps {nominal:.3g} mm", "uneven")
+    if (multiples > 1).any() and instances is not None and no_slice_left_out(instances, multiples):
+        return step_change(steps, tolerance) or NotAVolume(
+            "uneven spacing: the slices are " + ", ".join(f"{v:.3g}" for v in steps[:8])
+            + (" …" if len(steps) > 8 else "") + " mm apart, with no Instance Number left out", "uneven")
     if (multiples > 1).any():
         missing = sorted(set(range(complete[-1] + 1)) - set(complete.tolist()))
         word = "slice" if len(missing) == 1 else "slices"
         return NotAVolume(f"{word} {ranges([m + 1 for m in missing])} of {complete[-1] + 1} missing "
                           f"(the series steps {nominal:.3g} mm)", "gap")
     return float(step), float(residual)
+
+
+def instance_number(item: Slice) -> int | None:
+    """A classic image's Instance Number; None for a frame of a multi-frame object, or when missing."""
+    if frame_count(item.source) > 1:
+        return None
+    try:
+        return int(item.source.InstanceNumber)
+    except (AttributeError, TypeError, ValueError):
+        return None
 
 
 def shear_fit(offsets: np.ndarray, depth: np.ndarray) -> tuple[np.ndarray, float]:
@@ -429,7 +479,7 @@ def build_volume(images: Iterable[tuple[str, Dataset]]) -> Volume | NotAVolume:
     slices, positions = [slices[n] for n in order], positions[order]
     depth = positions @ normal
     labels = [item.label for item in slices]
-    grid = slice_grid(labels, depth)
+    grid = slice_grid(labels, depth, [instance_number(item) for item in slices])
     if isinstance(grid, NotAVolume):
         return grid
     step, jitter = grid

@@ -327,3 +327,18 @@ def test_a_series_split_between_orientations_is_still_refused():
     many = opened([*phantom_series(ramp((12, 5, 4)), (2, 0.5, 0.5)),
                    *[scout(f"s{n}.dcm", CORONAL, shape=(5, 4)) for n in range(4)]])
     assert build_volume(many).kind == "orientations"
+
+
+def test_a_step_that_changes_within_the_series_is_named_run_by_run():
+    """A head CT: 2.5 mm through the posterior fossa, then 5 mm. With Instance Numbers running on by one
+    nothing is missing: the step changes, and the reason says where (not "slices 14, 16, … missing")."""
+    depth = np.concatenate([np.arange(13) * 2.5, 30 + np.arange(1, 6) * 5])
+    positions = np.stack([np.zeros_like(depth), np.zeros_like(depth), depth], axis=1)
+    files = phantom_series(np.zeros((18, 2, 2), np.int16), (2.5, 1, 1), positions=positions)
+    assert refusal(files, "uneven") == ("the slice step changes within the series: 2.5 mm (slices 1–13), "
+                                        "then 5 mm (slices 13–18); a volume needs one step")
+    more_fine = np.concatenate([np.arange(4) * 5, 15 + np.arange(1, 13) * 2.5])  # the median step is 2.5
+    positions = np.stack([np.zeros_like(more_fine), np.zeros_like(more_fine), more_fine], axis=1)
+    files = phantom_series(np.zeros((16, 2, 2), np.int16), (2.5, 1, 1), positions=positions)
+    assert refusal(files, "uneven") == ("the slice step changes within the series: 5 mm (slices 1–4), "
+                                        "then 2.5 mm (slices 4–16); a volume needs one step")
