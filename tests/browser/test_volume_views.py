@@ -176,7 +176,7 @@ def test_a_right_drag_sets_the_window_of_the_views(volume_page, series):
         f"Custom (C {expected.center:.0f} / W {expected.width:.0f})")
 
 
-def test_a_mip_slab_matches_the_reference(volume_page, series):
+def test_mip_and_minip_slabs_match_the_reference(volume_page, series):
     page = volume_page
     if not page.is_checked("#mpr-link-windows"):
         act(page, "axial", lambda: page.click("#mpr-link-windows"))
@@ -186,6 +186,9 @@ def test_a_mip_slab_matches_the_reference(volume_page, series):
     mpr = page_reference(page, series)
     mpr.set_window("axial", voi_key="preset:lung")
     mpr.set_slab("mip", 9)
+    assert_views_match(page, mpr)
+    act(page, "axial", lambda: page.select_option("#mpr-slab", "minip"))
+    mpr.set_slab("minip", 9)
     assert_views_match(page, mpr)
     act(page, "axial", lambda: page.select_option("#mpr-slab", "none"))
 
