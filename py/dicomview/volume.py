@@ -11,8 +11,9 @@ slice's Pixel Data is native and little-endian, its array is a read-only view of
 so the volume adds no copy of the pixels the opened files already hold (a 300x512x512 CT costs its
 150 MiB once, not twice). The Modality LUT is applied later, to the pixels a measurement needs.
 
-A few images of another orientation in a series (localizers, "scouts", saved with the axial stack) are
-left out, named in the volume's notes, when the main stack holds nearly all images (main_stack).
+A few images unlike the main stack in a series (localizers or "scouts" saved with the axial stack, an
+image of another size or pixel spacing, one without plane attributes) are left out, each named with
+why in the volume's notes, when the main stack holds nearly all images (main_stack).
 A Rescale Slope/Intercept per slice (PET) is kept per slice beside the stored voxels: the views apply
 it to the plane they show (float32, one plane at a time), never to the whole volume.
 What refuses a volume, each with a sentence naming the slices: fewer than two slices, a missing plane
@@ -216,27 +217,57 @@ def orientation_groups(slices: list[Slice]) -> dict:
 
 
 def main_stack(slices: list[Slice]) -> tuple[list[Slice], str | None]:
-    """Scouts in a series: when one orientation holds nearly all of its images and the others a few
-    (LEFT_OUT_AT_MOST, MAIN_STACK_SHARE), the main stack alone, and a note naming the images left out and
-    why; else all slices, unchanged (the orientations are then reported as the reason)."""
-    groups = orientation_groups(slices)
-    if len(groups) == 1:
+    """Scouts and strays in a series: when one stack (one orientation, image size and pixel spacing)
+    holds nearly all of its images and a few others differ or lack plane attributes (LEFT_OUT_AT_MOST,
+    MAIN_STACK_SHARE), the main stack alone, and a note naming each image left out and why; else all
+    slices, unchanged (what differs is then reported as the reason)."""
+    problems = {id(item): plane_problem(item.dataset) for item in slices}
+    placed = [item for item in slices if problems[id(item)] is None]
+
+    def stack(item: Slice) -> tuple:
+        ds = item.dataset
+        cosines = numbers(ds, "ImageOrientationPatient", 6)
+        orientation = next((key for key in orientations if np.abs(np.array(key) - cosines).max()
+                            <= ORIENTATION_TOLERANCE), None)
+        if orientation is None:
+            orientation = tuple(np.round(cosines, 6) + 0.0)
+            orientations.append(orientation)
+        return orientation, pixel_format(ds), tuple(np.round(numbers(ds, "PixelSpacing", 2), 4))
+
+    orientations: list[tuple] = []
+
+    groups = group_by_item(placed, stack)
+    if not groups:
         return slices, None
-    main = set(max(groups.values(), key=len))
-    kept = [item for item in slices if item.label in main]
-    left_out = sorted((item for item in slices if item.label not in main), key=lambda item: item.label)
-    if len(left_out) > LEFT_OUT_AT_MOST or len(kept) < MAIN_STACK_SHARE * len(slices):
+    main_key = max(groups, key=lambda key: len(groups[key]))
+    kept = groups[main_key]
+    kept_ids = {id(item) for item in kept}
+    left_out = sorted((item for item in slices if id(item) not in kept_ids), key=lambda item: item.label)
+    if not left_out or len(left_out) > LEFT_OUT_AT_MOST or len(kept) < MAIN_STACK_SHARE * len(slices):
         return slices, None
 
     def why(item: Slice) -> str:
+        if problems[id(item)]:
+            return f"{item.label} ({problems[id(item)]})"
         image_type = [str(v).upper() for v in (item.dataset.get("ImageType") or [])]
         kind = "a localizer, " if "LOCALIZER" in image_type else ""
-        cosines = numbers(item.dataset, "ImageOrientationPatient", 6)
-        return f"{item.label} ({kind}orientation [{', '.join(f'{v:g}' for v in np.round(cosines, 6) + 0.0)}])"
+        orientation, size, spacing = stack(item)
+        if orientation != main_key[0]:
+            return f"{item.label} ({kind}orientation [{', '.join(f'{v:g}' for v in orientation)}])"
+        if size != main_key[1]:
+            return f"{item.label} ({kind}{size[0]}×{size[1]} {size[3]}-bit pixels)"
+        return f"{item.label} ({kind}pixel spacing {spacing[0]:g}×{spacing[1]:g} mm)"
 
     count = f"{len(left_out)} image{'s' if len(left_out) != 1 else ''}"
-    return kept, (f"{count} of another orientation left out of the volume of {len(kept)} slices: "
+    return kept, (f"{count} unlike the main stack left out of the volume of {len(kept)} slices: "
                   + "; ".join(why(item) for item in left_out))
+
+
+def group_by_item(slices: list[Slice], key) -> dict[tuple, list[Slice]]:
+    groups: dict[tuple, list[Slice]] = {}
+    for item in slices:
+        groups.setdefault(key(item), []).append(item)
+    return groups
 
 
 def pixel_format(ds: Dataset) -> tuple:
@@ -460,11 +491,11 @@ def build_volume(images: Iterable[tuple[str, Dataset]]) -> Volume | NotAVolume:
     slices = [item for label, ds in images for item in slices_of(label, ds)]
     if len(slices) < 2:
         return NotAVolume(f"a volume needs at least two slices; this series has {len(slices)}", "count")
+    slices, left_out = main_stack(slices)
     for item in slices:
         problem = plane_problem(item.dataset)
         if problem:
             return NotAVolume(f"{item.label} {problem}", "geometry")
-    slices, left_out = main_stack(slices)
     problem = uniformity_problem(slices)
     if problem:
         return problem

@@ -356,7 +356,7 @@ def test_a_scout_in_the_series_is_left_out_and_named(volume_page, tmp_path):
     act(page, "sagittal", lambda: page.click("#volume-toggle"))
     assert_views_match(page, reference([p for p in paths if p.name != "scout.dcm"]))
     assert page.get_attribute('canvas[data-view="axial"]', "data-slice-count") == "6"
-    assert ("1 image of another orientation left out of the volume of 6 slices: scout.dcm (a localizer, "
+    assert ("1 image unlike the main stack left out of the volume of 6 slices: scout.dcm (a localizer, "
             "orientation [1, 0, 0, 0, 0, -1])") in page.text_content("#mpr-status")
 
 

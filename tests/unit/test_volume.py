@@ -312,9 +312,22 @@ def test_scouts_in_a_series_are_left_out_of_the_volume_and_named():
                                   scout("scout_lat.dcm", SAGITTAL)]))
     assert isinstance(volume, Volume), volume
     assert np.array_equal(volume.voxels, voxels) and len(volume.labels) == 8
-    assert volume.notes == ("2 images of another orientation left out of the volume of 8 slices: scout_ap.dcm "
+    assert volume.notes == ("2 images unlike the main stack left out of the volume of 8 slices: scout_ap.dcm "
                             "(a localizer, orientation [1, 0, 0, 0, 0, -1]); scout_lat.dcm (a localizer, "
                             "orientation [0, 1, 0, 0, 0, -1])",)
+
+
+def test_a_stray_image_of_another_size_or_without_a_position_is_left_out_and_named():
+    voxels = ramp((12, 5, 4))
+    small = phantom_series(np.zeros((1, 3, 3), np.int16), (2, 0.5, 0.5))[0][1]
+    unplaced = read_dataset(phantom_series(np.zeros((1, 5, 4), np.int16), (2, 0.5, 0.5))[0][1])
+    del unplaced.ImagePositionPatient
+    volume = build_volume(opened([*phantom_series(voxels, (2, 0.5, 0.5)), ("small.dcm", small),
+                                  ("unplaced.dcm", write_dicom(unplaced))]))
+    assert isinstance(volume, Volume), volume
+    assert np.array_equal(volume.voxels, voxels)
+    assert volume.notes == ("2 images unlike the main stack left out of the volume of 12 slices: small.dcm "
+                            "(3×3 16-bit pixels); unplaced.dcm (has no usable ImagePositionPatient (3 numbers))",)
 
 
 def test_a_series_split_between_orientations_is_still_refused():
