@@ -48,10 +48,10 @@ TILT_CORRECTION_PIXELS = 0.5
 """A tilt is corrected when the slices drift more than this, end to end: below, resampling would blur
 more than it corrects (and rounded positions alone can fake a tiny tilt)."""
 LEFT_OUT_AT_MOST = 3
-"""A series with two orientations still makes a volume from its main stack when the others hold this many
-images at most (localizers: an AP and a lateral scout, perhaps a third)..."""
+"""A series with images unlike its main stack still makes a volume from that stack when the others are
+this many images at most (localizers: an AP and a lateral scout, perhaps a third)..."""
 MAIN_STACK_SHARE = 0.8
-"""...and the main stack this share of the images at least; else the orientations are reported."""
+"""...and the main stack this share of the images at least; else what differs is reported."""
 SHOWN_GROUPS = 4
 """A refusal names this many groups at most (a PET series may have a rescale per slice)."""
 NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine"}
@@ -206,13 +206,23 @@ def group_by(slices: list[Slice], key) -> dict:
     return groups
 
 
+def orientation_key(known: list[tuple], cosines: np.ndarray) -> tuple:
+    """The orientation among `known` equal to these cosines within ORIENTATION_TOLERANCE; else a new one,
+    added to `known`."""
+    key = next((k for k in known if np.abs(np.array(k) - cosines).max() <= ORIENTATION_TOLERANCE), None)
+    if key is None:
+        key = tuple(np.round(cosines, 6) + 0.0)
+        known.append(key)
+    return key
+
+
 def orientation_groups(slices: list[Slice]) -> dict:
     """Slices grouped by Image Orientation (Patient), cosines equal within ORIENTATION_TOLERANCE."""
     groups: dict[tuple, list[str]] = {}
+    known: list[tuple] = []
     for item in slices:
-        cosines = numbers(item.dataset, "ImageOrientationPatient", 6)
-        key = next((k for k in groups if np.abs(np.array(k) - cosines).max() <= ORIENTATION_TOLERANCE), None)
-        groups.setdefault(key or tuple(np.round(cosines, 6) + 0.0), []).append(item.label)
+        key = orientation_key(known, numbers(item.dataset, "ImageOrientationPatient", 6))
+        groups.setdefault(key, []).append(item.label)
     return groups
 
 
@@ -224,17 +234,12 @@ def main_stack(slices: list[Slice]) -> tuple[list[Slice], str | None]:
     problems = {id(item): plane_problem(item.dataset) for item in slices}
     placed = [item for item in slices if problems[id(item)] is None]
 
+    known: list[tuple] = []
+
     def stack(item: Slice) -> tuple:
         ds = item.dataset
-        cosines = numbers(ds, "ImageOrientationPatient", 6)
-        orientation = next((key for key in orientations if np.abs(np.array(key) - cosines).max()
-                            <= ORIENTATION_TOLERANCE), None)
-        if orientation is None:
-            orientation = tuple(np.round(cosines, 6) + 0.0)
-            orientations.append(orientation)
-        return orientation, pixel_format(ds), tuple(np.round(numbers(ds, "PixelSpacing", 2), 4))
-
-    orientations: list[tuple] = []
+        return (orientation_key(known, numbers(ds, "ImageOrientationPatient", 6)), pixel_format(ds),
+                tuple(np.round(numbers(ds, "PixelSpacing", 2), 4)))
 
     groups = group_by_item(placed, stack)
     if not groups:
