@@ -2,9 +2,11 @@
 
 A view is the volume's voxel array turned (axes moved, transposed, flipped) so that its rows and
 columns point where a reader expects: no interpolation, so every output pixel is a stored voxel and the
-result stays in the stored dtype. The three planes of the grid are named after the patient axis their
-normal is nearest (PS3.3 C.7.6.2.1.1: x to the patient's left, y to posterior, z to head): x sagittal,
-y coronal, z axial; an oblique acquisition gives oblique views, and each view says how far off it is.
+result stays in the stored dtype (or, for a volume with a rescale per slice, is that voxel's modality
+value in float32). Only the voxels a view shows are gathered. The three planes of the grid are named
+after the patient axis their normal is nearest (PS3.3 C.7.6.2.1.1: x to the patient's left, y to
+posterior, z to head): x sagittal, y coronal, z axial; an oblique acquisition gives oblique views,
+and each view says how far off it is.
 
 Screen directions follow the radiological convention: axial with the patient's left on the screen's
 right and anterior up; coronal with left on the right and head up; sagittal with anterior on the left
