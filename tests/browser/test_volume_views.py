@@ -117,6 +117,26 @@ def test_a_click_and_the_wheel_move_the_crosshair_through_the_other_views(volume
     assert page.get_attribute('canvas[data-view="coronal"]', "data-frame") == "6"
 
 
+def test_dragging_the_crosshair_moves_the_other_views_along(volume_page, series):
+    """A press and a drag (real pointer events) on the sagittal view: where the button is let go is where
+    the crosshair ends, and the axial and coronal views show the slices through it."""
+    page, mpr = volume_page, reference(series)
+    act(page, "axial", lambda: page.mouse.click(*point_of(page, "axial", 5, 7)))
+    mpr.click("axial", 5, 7)
+    page.mouse.move(*point_of(page, "sagittal", 2, 3))
+    page.mouse.down()
+    page.mouse.move(*point_of(page, "sagittal", 6, 10), steps=4)
+    act(page, "coronal", lambda: page.mouse.move(*point_of(page, "sagittal", 8, 15), steps=2))
+    page.mouse.up()
+    mpr.click("sagittal", 8, 15)
+    for view in ("axial", "coronal"):  # the last move's redraw may follow the one `act` saw
+        page.wait_for_function(f"document.querySelector('canvas[data-view=\"{view}\"]').dataset.frame"
+                               f" === '{mpr.index(view)}'", timeout=60_000)
+    page.wait_for_function("document.querySelector('canvas[data-view=\"sagittal\"]').dataset.crosshair"
+                           f" === '{8:.3f} {15:.3f}'", timeout=60_000)
+    assert_views_match(page, mpr)
+
+
 def test_keys_step_the_active_view_and_leave_the_2d_view_alone(volume_page):
     page = volume_page
     act(page, "coronal", lambda: page.mouse.click(*point_of(page, "coronal", 4, 4)))
