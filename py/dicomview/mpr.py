@@ -15,7 +15,7 @@ import numpy as np
 
 from dicomview.measure import KINDS, Measurement, Measurements, Point, modality_unit
 from dicomview.pipeline import Window, min_max_window
-from dicomview.render import RenderedFrame, default_voi_key, modality_lut, render_greyscale
+from dicomview.render import RenderedFrame, default_voi_key, render_greyscale
 from dicomview.reslice import (
     VIEWS,
     Plane,
@@ -99,8 +99,7 @@ class Mpr:
     def readout(self) -> str:
         """The crosshair point in patient mm (LPS) and the modality value of the voxel nearest it."""
         voxel = np.clip(np.rint(self.volume.patient_to_voxel(self.point)), 0, np.array(self.volume.voxels.shape) - 1)
-        stored = self.volume.voxels[tuple(voxel.astype(int))]
-        value = float(np.asarray(modality_lut(self.volume.modality)(np.array([stored])))[0])
+        value = self.volume.modality_value(tuple(int(v) for v in voxel))
         unit = modality_unit(self.volume.modality)
         x, y, z = self.point
         return f"({x:.1f}, {y:.1f}, {z:.1f}) mm · {value:g}{' ' + unit if unit else ''}"

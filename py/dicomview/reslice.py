@@ -2,9 +2,11 @@
 
 A view is the volume's voxel array turned (axes moved, transposed, flipped) so that its rows and
 columns point where a reader expects: no interpolation, so every output pixel is a stored voxel and the
-result stays in the stored dtype. The three planes of the grid are named after the patient axis their
-normal is nearest (PS3.3 C.7.6.2.1.1: x to the patient's left, y to posterior, z to head): x sagittal,
-y coronal, z axial; an oblique acquisition gives oblique views, and each view says how far off it is.
+result stays in the stored dtype (or, for a volume with a rescale per slice, is that voxel's modality
+value in float32). Only the voxels a view shows are gathered. The three planes of the grid are named
+after the patient axis their normal is nearest (PS3.3 C.7.6.2.1.1: x to the patient's left, y to
+posterior, z to head): x sagittal, y coronal, z axial; an oblique acquisition gives oblique views,
+and each view says how far off it is.
 
 Screen directions follow the radiological convention: axial with the patient's left on the screen's
 right and anterior up; coronal with left on the right and head up; sagittal with anterior on the left
@@ -92,9 +94,17 @@ def planes(volume: Volume) -> dict[str, Plane]:
     return {name: make_plane(volume, name, axis) for name, axis in plane_names(volume.axes).items()}
 
 
-def oriented(volume: Volume, plane: Plane) -> np.ndarray:
-    """The voxels as (view slice, row, column), flipped for the screen: a view, never a copy."""
-    view = np.moveaxis(volume.voxels, (plane.axis, plane.row_axis, plane.column_axis), (0, 1, 2))
+def view_block(volume: Volume, plane: Plane, start: int, stop: int) -> np.ndarray:
+    """The view's slices start..stop as (view slice, row, column), flipped for the screen: only those
+    voxels are gathered (a view of an array volume; for a stack of slices, a copy of just the block)."""
+    key = [slice(None)] * 3
+    key[plane.axis] = slice(start, stop)
+    block = volume.voxels[tuple(key)]
+    if volume.rescales is not None:  # a rescale per acquired slice (array axis 0): modality values
+        chosen = volume.rescales[start:stop] if plane.axis == 0 else volume.rescales
+        slope, intercept = (chosen[:, n].astype(np.float32).reshape(-1, 1, 1) for n in (0, 1))
+        block = block.astype(np.float32) * slope + intercept
+    view = np.moveaxis(block, (plane.axis, plane.row_axis, plane.column_axis), (0, 1, 2))
     return view[:, ::-1 if plane.flip_rows else 1, ::-1 if plane.flip_columns else 1]
 
 
@@ -103,8 +113,10 @@ def slice_count(volume: Volume, plane: Plane) -> int:
 
 
 def plane_image(volume: Volume, plane: Plane, index: int) -> np.ndarray:
-    """Slice `index` of the view, stored values (a view of the volume)."""
-    return oriented(volume, plane)[index]
+    """Slice `index` of the view, stored values."""
+    if not 0 <= index < slice_count(volume, plane):
+        raise IndexError(f"slice {index} of a view with {slice_count(volume, plane)} slices")
+    return view_block(volume, plane, index, index + 1)[0]
 
 
 def slab_range(index: int, thickness: int, count: int) -> tuple[int, int]:
@@ -121,17 +133,18 @@ def slab_slices(plane: Plane, millimetres: float) -> int:
 
 def slab_image(volume: Volume, plane: Plane, index: int, thickness: int, mode: str) -> np.ndarray:
     """Maximum (mip), minimum (minip) or mean of `thickness` slices of the view around `index`, in the
-    stored dtype. The mean sums in float32 over the slab only, then rounds to the stored dtype."""
+    stored dtype (float32 modality values for a volume with a rescale per slice). The mean sums in
+    float32 over the slab only, then rounds to the stored dtype."""
     if mode not in SLAB_MODES:
         raise ValueError(f"slab mode must be one of {SLAB_MODES}, not {mode!r}")
     start, stop = slab_range(index, thickness, slice_count(volume, plane))
-    slab = oriented(volume, plane)[start:stop]
+    slab = view_block(volume, plane, start, stop)
     if mode == "mip":
         return slab.max(axis=0)
     if mode == "minip":
         return slab.min(axis=0)
     mean = slab.mean(axis=0, dtype=np.float32)
-    return np.rint(mean, out=mean).astype(volume.voxels.dtype)
+    return mean if slab.dtype.kind == "f" else np.rint(mean, out=mean).astype(slab.dtype)
 
 
 # --- the crosshair: one patient point, seen from each view ---------------------------------------

@@ -117,6 +117,26 @@ def test_a_click_and_the_wheel_move_the_crosshair_through_the_other_views(volume
     assert page.get_attribute('canvas[data-view="coronal"]', "data-frame") == "6"
 
 
+def test_dragging_the_crosshair_moves_the_other_views_along(volume_page, series):
+    """A press and a drag (real pointer events) on the sagittal view: where the button is let go is where
+    the crosshair ends, and the axial and coronal views show the slices through it."""
+    page, mpr = volume_page, reference(series)
+    act(page, "axial", lambda: page.mouse.click(*point_of(page, "axial", 5, 7)))
+    mpr.click("axial", 5, 7)
+    page.mouse.move(*point_of(page, "sagittal", 2, 3))
+    page.mouse.down()
+    page.mouse.move(*point_of(page, "sagittal", 6, 10), steps=4)
+    act(page, "coronal", lambda: page.mouse.move(*point_of(page, "sagittal", 8, 15), steps=2))
+    page.mouse.up()
+    mpr.click("sagittal", 8, 15)
+    for view in ("axial", "coronal"):  # the last move's redraw may follow the one `act` saw
+        page.wait_for_function(f"document.querySelector('canvas[data-view=\"{view}\"]').dataset.frame"
+                               f" === '{mpr.index(view)}'", timeout=60_000)
+    page.wait_for_function("document.querySelector('canvas[data-view=\"sagittal\"]').dataset.crosshair"
+                           f" === '{8:.3f} {15:.3f}'", timeout=60_000)
+    assert_views_match(page, mpr)
+
+
 def test_keys_step_the_active_view_and_leave_the_2d_view_alone(volume_page):
     page = volume_page
     act(page, "coronal", lambda: page.mouse.click(*point_of(page, "coronal", 4, 4)))
@@ -176,7 +196,7 @@ def test_a_right_drag_sets_the_window_of_the_views(volume_page, series):
         f"Custom (C {expected.center:.0f} / W {expected.width:.0f})")
 
 
-def test_a_mip_slab_matches_the_reference(volume_page, series):
+def test_mip_and_minip_slabs_match_the_reference(volume_page, series):
     page = volume_page
     if not page.is_checked("#mpr-link-windows"):
         act(page, "axial", lambda: page.click("#mpr-link-windows"))
@@ -186,6 +206,9 @@ def test_a_mip_slab_matches_the_reference(volume_page, series):
     mpr = page_reference(page, series)
     mpr.set_window("axial", voi_key="preset:lung")
     mpr.set_slab("mip", 9)
+    assert_views_match(page, mpr)
+    act(page, "axial", lambda: page.select_option("#mpr-slab", "minip"))
+    mpr.set_slab("minip", 9)
     assert_views_match(page, mpr)
     act(page, "axial", lambda: page.select_option("#mpr-slab", "none"))
 
@@ -228,10 +251,7 @@ def test_measurements_are_drawn_listed_edited_and_deleted(volume_page, series):
     page.mouse.move(*point_of(page, "axial", 2, 12), steps=3)
     page.mouse.up()
     page.wait_for_function("document.querySelector('#mpr-measurements li span').textContent.endsWith('15.0 mm')")
-    print("BEFORE", view_count(page, "axial"), page.inner_html("#mpr-measurements"))
     act(page, "axial", lambda: page.click('#mpr-measurements button[data-delete="1"]'))
-    print("AFTER", view_count(page, "axial"), page.inner_html("#mpr-measurements"), page.errors)
-    page.screenshot(path="/tmp/mpr_shot.png")
     assert page.eval_on_selector_all("#mpr-measurements li", "items => items.map(i => i.dataset.number)") == ["2"]
     act(page, "axial", lambda: page.select_option("#mpr-tool", "angle"))
     page.mouse.click(*point_of(page, "axial", 20, 2))
@@ -297,3 +317,92 @@ def test_real_series_from_dicomdirtests(volume_page):
     page.click("#volume-toggle")
     page.wait_for_function("document.querySelector('#mpr-status').dataset.kind === 'gap'")
     assert page.text_content("#mpr-status") == "Not a volume: slices 2–162 of 165 missing (the series steps 1.25 mm)"
+
+
+def test_non_square_voxels_keep_their_proportions_and_measure_in_millimetres(volume_page, tmp_path):
+    """Slices 1 mm apart, pixels 0.5 x 0.5 mm: the coronal view's pixels are 1 mm tall and 0.5 mm wide.
+    Its CSS box must have the patient's proportions (not the backing store's), and a length and an
+    ellipse drawn on it with the mouse must measure in mm. Expected values come from the phantom's
+    own geometry (coronal row r is slice 15 - r, column c is column c), not from dicomview."""
+    page = volume_page
+    voxels = np.fromfunction(lambda k, i, j: 1024 + k * 100 + i * 3 + j, (16, 24, 20), dtype=int).astype(np.int16)
+    paths = []
+    for name, data in phantom_series(voxels, (1, 0.5, 0.5), SeriesInstanceUID="1.2.826.0.1.3680043.2.1125.9.3"):
+        (tmp_path / name).write_bytes(data)
+        paths.append(tmp_path / name)
+    open_series(page, paths)
+    act(page, "sagittal", lambda: page.click("#volume-toggle"))
+    physical = {"axial": (20 * 0.5, 24 * 0.5), "coronal": (20 * 0.5, 16 * 1.0), "sagittal": (24 * 0.5, 16 * 1.0)}
+    for view, (width_mm, height_mm) in physical.items():
+        canvas = f'canvas[data-view="{view}"]'
+        box = page.locator(canvas).bounding_box()
+        assert box["width"] / box["height"] == pytest.approx(width_mm / height_mm, rel=0.01), view
+    assert (page.get_attribute('canvas[data-view="coronal"]', "width"),
+            page.get_attribute('canvas[data-view="coronal"]', "height")) == ("20", "16")  # one pixel per voxel
+    index = int(page.get_attribute('canvas[data-view="coronal"]', "data-frame"))
+    act(page, "coronal", lambda: page.select_option("#mpr-tool", "length"))
+    page.mouse.click(*point_of(page, "coronal", 2, 3))
+    act(page, "coronal", lambda: page.mouse.click(*point_of(page, "coronal", 10, 9)))
+    assert page.text_content('#mpr-measurements li[data-number="1"] span') == (
+        f"1. length (coronal {index + 1}): {np.hypot(8 * 1.0, 6 * 0.5):.1f} mm")
+    act(page, "coronal", lambda: page.select_option("#mpr-tool", "ellipse"))
+    page.mouse.click(*point_of(page, "coronal", 4, 6))  # away from the ruler's handles
+    act(page, "coronal", lambda: page.mouse.click(*point_of(page, "coronal", 12, 16)))
+    rows, columns = np.ogrid[:16, :20]
+    inside = ((rows - 8) / 4) ** 2 + ((columns - 11) / 5) ** 2 <= 1  # centre (8, 11), semi-axes 4 rows, 5 columns
+    coronal = voxels[::-1, index, :]  # head up: row r is slice 15 - r
+    hu = coronal[inside].astype(float) - 1024
+    area = np.pi * (4 * 1.0) * (5 * 0.5)  # semi-axes in mm
+    assert page.text_content('#mpr-measurements li[data-number="2"] span') == (
+        f"2. ellipse (coronal {index + 1}): mean {hu.mean():.1f} HU, SD {hu.std():.1f}, min {hu.min():g}, "
+        f"max {hu.max():g}, area {area:.1f} mm² ({inside.sum()} pixels)")
+    act(page, "coronal", lambda: page.select_option("#mpr-tool", "crosshair"))
+
+
+def test_a_scout_in_the_series_is_left_out_and_named(volume_page, tmp_path):
+    """Six axial slices and a coronal localizer of another size in one series: the views are the six
+    slices (pixels equal to the CPython volume of the axial files alone) and the panel names the scout."""
+    page = volume_page
+    uid = "1.2.826.0.1.3680043.2.1125.9.4"
+    files = phantom_series(ramp()[:6], (3, 1, 1.5), SeriesInstanceUID=uid)
+    files.append(("scout.dcm", phantom_series(np.full((1, 10, 14), 7, np.int16), (1, 1.4, 1.4), (1, 0, 0, 0, 0, -1),
+                                              SeriesInstanceUID=uid, ImageType=["ORIGINAL", "PRIMARY", "LOCALIZER"],
+                                              )[0][1]))
+    paths = []
+    for name, data in files:
+        (tmp_path / name).write_bytes(data)
+        paths.append(tmp_path / name)
+    open_series(page, paths)
+    act(page, "sagittal", lambda: page.click("#volume-toggle"))
+    assert_views_match(page, reference([p for p in paths if p.name != "scout.dcm"]))
+    assert page.get_attribute('canvas[data-view="axial"]', "data-slice-count") == "6"
+    assert ("1 image unlike the main stack left out of the volume of 6 slices: scout.dcm (a localizer, "
+            "orientation [1, 0, 0, 0, 0, -1])") in page.text_content("#mpr-status")
+
+
+def test_a_rescale_per_slice_opens_in_modality_values(volume_page, tmp_path):
+    """A PET-like series whose slices each have their own Rescale Slope/Intercept: the views equal the
+    CPython pipeline's (which applies each slice's rescale to the plane shown), through a click and a
+    mean slab."""
+    page = volume_page
+    stored = ramp()[:8]
+    paths = []
+    for n in range(8):
+        name, data = phantom_series(stored, (3, 1, 1.5), Modality="PT", RescaleSlope=f"{0.25 * (n + 1):g}",
+                                    RescaleIntercept=str(-n), SeriesInstanceUID="1.2.826.0.1.3680043.2.1125.9.5")[n]
+        (tmp_path / name).write_bytes(data)
+        paths.append(tmp_path / name)
+    open_series(page, paths)
+    act(page, "sagittal", lambda: page.click("#volume-toggle"))
+    assert "8 different Rescale Slope/Intercept values, kept per slice" in page.text_content("#mpr-status")
+    mpr = reference(paths)
+    assert_views_match(page, mpr)
+    act(page, "sagittal", lambda: page.mouse.click(*point_of(page, "axial", 6, 9)))
+    mpr.click("axial", 6, 9)
+    assert_views_match(page, mpr)
+    assert page.text_content("#mpr-readout") == mpr.readout()
+    page.fill("#mpr-slab-mm", "9")
+    act(page, "axial", lambda: page.select_option("#mpr-slab", "mean"))
+    mpr.set_slab("mean", 9)
+    assert_views_match(page, mpr)
+    act(page, "axial", lambda: page.select_option("#mpr-slab", "none"))

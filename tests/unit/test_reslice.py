@@ -8,6 +8,8 @@ rightwards and z upwards, sagittal y rightwards and z upwards.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -115,7 +117,7 @@ def test_the_crosshair_is_one_patient_point_that_every_view_finds():
     turn = np.radians(30)
     orientation = (np.cos(turn), 0, np.sin(turn), 0, 1, 0)  # oblique: rows tilted 30° towards the head
     volume, position = phantom_volume((6, 5, 7), (2, 1.5, 1), orientation, (3, -2, 7), lambda x, y, z: 0)
-    volume.voxels[...] = np.arange(volume.voxels.size).reshape(volume.voxels.shape)  # every voxel unique
+    volume = replace(volume, voxels=np.arange(volume.voxels.size).reshape(volume.voxels.shape))  # all unique
     point = position(4, 1, 5)  # the centre of voxel (4, 1, 5), computed from the phantom's own geometry
     for plane in planes(volume).values():
         index, row, column = view_point(volume, plane, point)

@@ -10,11 +10,14 @@ import random
 
 import numpy as np
 import pytest
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
 
 from corpus import PYDICOM_FILES
 from dicomview.decode import read_dataset
-from dicomview.volume import NotAVolume, Volume, build_volume, shifted
-from synthetic import enhanced_phantom, phantom_positions, phantom_series
+from dicomview.reslice import plane_image, planes, slab_image
+from dicomview.volume import NotAVolume, SliceStack, Volume, build_volume, shifted
+from synthetic import enhanced_phantom, phantom_positions, phantom_series, write_dicom
 
 DICOMDIR = PYDICOM_FILES / "dicomdirtests"
 
@@ -117,8 +120,14 @@ def test_two_orientations_pixel_spacings_sizes_and_rescales_are_named():
     assert refusal([*axial, ("wide.dcm", wide[3][1])], "spacing").startswith("two pixel spacings in one series: 1×1 mm")
     big = phantom_series(np.zeros((4, 3, 2), np.int16), (2, 1, 1))
     assert "3×2 16-bit signed (1 slice: big.dcm)" in refusal([*axial, ("big.dcm", big[3][1])], "size")
-    other = phantom_series(np.zeros((4, 2, 2), np.int16), (2, 1, 1), RescaleSlope="2")
-    assert "2·x-1024 (1 slice: other.dcm)" in refusal([*axial, ("other.dcm", other[3][1])], "rescale")
+    lut = read_dataset(phantom_series(np.zeros((4, 2, 2), np.int16), (2, 1, 1))[3][1])
+    item = Dataset()
+    item.LUTDescriptor, item.ModalityLUTType = [4, 0, 16], "HU"
+    item.add_new("LUTData", "US", [0, 10, 20, 30])
+    lut.ModalityLUTSequence = Sequence([item])
+    reason = refusal([*axial, ("lut.dcm", write_dicom(lut))], "rescale")
+    assert reason.startswith("two rescales (Rescale Slope/Intercept) in one series: 1·x-1024 (3 slices")
+    assert reason.endswith("a Modality LUT (1 slice: lut.dcm)")
 
 
 def test_a_lone_slice_and_a_slice_without_position_are_refused():
@@ -218,12 +227,26 @@ def test_a_real_enhanced_ct_is_a_volume_from_its_per_frame_positions():
         ds.SharedFunctionalGroupsSequence[0].PixelValueTransformationSequence[0].RescaleIntercept)
 
 
-def test_a_rescale_per_slice_is_refused_in_one_short_sentence():
-    """PET series often scale each slice differently: one int16 volume cannot hold them with one LUT."""
-    files = [phantom_series(np.zeros((6, 2, 2), np.int16), (2, 1, 1), RescaleSlope=str(n + 1))[n] for n in range(6)]
-    reason = refusal(files, "rescale")
-    assert reason == ("six rescales (Rescale Slope/Intercept) in one series: 1·x-1024 (1 slice: slice001.dcm), "
-                      "2·x-1024 (1 slice: slice002.dcm), 3·x-1024 (1 slice: slice003.dcm) and 3 more")
+def test_a_rescale_per_slice_is_kept_per_slice_and_the_views_hold_modality_values():
+    """PET series often scale each slice differently: the stored int16 voxels stay, each slice keeps its
+    slope and intercept, and every view (and the crosshair's value) is stored * slope + intercept."""
+    stored = ramp((6, 5, 4))
+    slopes = [0.5, 1, 2, 0.25, 3, 1.5]
+    files = [phantom_series(stored, (2, 1, 1), RescaleSlope=f"{slopes[n]:g}", RescaleIntercept=str(-n))[n]
+             for n in range(6)]
+    volume = build_volume(opened(files))
+    assert isinstance(volume, Volume), volume
+    assert volume.voxels.dtype == np.int16 and np.array_equal(volume.voxels, stored)
+    assert volume.notes == ("6 different Rescale Slope/Intercept values, kept per slice: views and measurements "
+                            "use modality values",)
+    values = stored * np.array(slopes).reshape(6, 1, 1) - np.arange(6).reshape(6, 1, 1)  # float64, by hand
+    views = planes(volume)
+    assert np.allclose(plane_image(volume, views["axial"], 2), values[2], rtol=1e-6)
+    assert np.allclose(plane_image(volume, views["coronal"], 3), values[::-1, 3, :], rtol=1e-6)  # head up
+    assert np.allclose(slab_image(volume, views["sagittal"], 1, 3, "mean"), values[::-1, :, 0:3].mean(axis=2),
+                       rtol=1e-6)
+    assert volume.modality_value((4, 2, 3)) == values[4, 2, 3]
+    assert float(volume.modality.RescaleSlope) == 1 and float(volume.modality.RescaleIntercept) == 0
 
 
 def test_an_oblique_series_with_positions_rounded_to_a_tenth_of_a_millimetre_is_not_resampled():
@@ -244,3 +267,91 @@ def test_a_small_drift_is_reported_but_not_resampled():
     assert np.array_equal(volume.voxels, ramp((5, 4, 4)))
     assert volume.notes == ("slice origins drift 0.20 pixels off the normal across the series (a tilt of 1.4°): "
                             "too little to resample, not corrected",)
+
+
+def test_the_volume_is_a_view_of_the_files_pixel_data_not_a_second_copy():
+    """Issue 5: a volume must not cost its size twice; each slice of a native series (and each frame of an
+    Enhanced CT) is the dataset's own Pixel Data bytes, read in place."""
+    voxels = ramp((6, 5, 4))
+    images = opened(phantom_series(voxels, (2.5, 0.5, 0.75)))
+    volume = build_volume(images)
+    datasets = dict(images)
+    for label, plane in zip(volume.labels, volume.voxels.slices, strict=True):
+        assert np.shares_memory(plane, np.frombuffer(datasets[label].PixelData, np.uint8))
+    enhanced = read_dataset(enhanced_phantom(voxels, (1.5, 0.5, 0.5), frame_order=[3, 0, 5, 4, 2, 1]))
+    volume = build_volume([("enhanced.dcm", enhanced)])
+    assert np.array_equal(volume.voxels, voxels)
+    assert all(np.shares_memory(p, np.frombuffer(enhanced.PixelData, np.uint8)) for p in volume.voxels.slices)
+
+
+def test_a_stack_of_slices_indexes_like_the_array_it_stands_for():
+    whole = ramp((5, 4, 3))
+    stack = SliceStack(list(whole))
+    assert (stack.shape, stack.dtype, stack.nbytes, stack.min(), stack.max()) == (
+        whole.shape, whole.dtype, whole.nbytes, whole.min(), whole.max())
+    keys = [(2,), (2, 1), (2, 1, 0), (slice(1, 4),), (slice(1, 4), 2), (slice(None), slice(None), 1),
+            (slice(3, 3),), (slice(None, None, -1), slice(1, 3), slice(0, 2))]
+    for key in keys:
+        assert np.array_equal(stack[key], whole[key]), key
+    assert np.array_equal(np.asarray(stack), whole)
+
+
+def scout(name: str, orientation, image_type="LOCALIZER", shape=(10, 14)) -> tuple[str, bytes]:
+    """A localizer of another orientation and size, in the same series as the phantom stacks."""
+    files = phantom_series(np.full((1, *shape), 7, np.int16), (1, 1.4, 1.4), orientation, origin=(-50, 0, 60),
+                           ImageType=["ORIGINAL", "PRIMARY", image_type])
+    return name, files[0][1]
+
+
+CORONAL, SAGITTAL = (1, 0, 0, 0, 0, -1), (0, 1, 0, 0, 0, -1)
+
+
+def test_scouts_in_a_series_are_left_out_of_the_volume_and_named():
+    voxels = ramp((8, 5, 4))
+    volume = build_volume(opened([*phantom_series(voxels, (2, 0.5, 0.5)), scout("scout_ap.dcm", CORONAL),
+                                  scout("scout_lat.dcm", SAGITTAL)]))
+    assert isinstance(volume, Volume), volume
+    assert np.array_equal(volume.voxels, voxels) and len(volume.labels) == 8
+    assert volume.notes == ("2 images unlike the main stack left out of the volume of 8 slices: scout_ap.dcm "
+                            "(a localizer, orientation [1, 0, 0, 0, 0, -1]); scout_lat.dcm (a localizer, "
+                            "orientation [0, 1, 0, 0, 0, -1])",)
+
+
+def test_a_stray_image_of_another_size_or_without_a_position_is_left_out_and_named():
+    voxels = ramp((12, 5, 4))
+    small = phantom_series(np.zeros((1, 3, 3), np.int16), (2, 0.5, 0.5))[0][1]
+    unplaced = read_dataset(phantom_series(np.zeros((1, 5, 4), np.int16), (2, 0.5, 0.5))[0][1])
+    del unplaced.ImagePositionPatient
+    volume = build_volume(opened([*phantom_series(voxels, (2, 0.5, 0.5)), ("small.dcm", small),
+                                  ("unplaced.dcm", write_dicom(unplaced))]))
+    assert isinstance(volume, Volume), volume
+    assert np.array_equal(volume.voxels, voxels)
+    assert volume.notes == ("2 images unlike the main stack left out of the volume of 12 slices: small.dcm "
+                            "(3×3 16-bit pixels); unplaced.dcm (has no usable ImagePositionPatient (3 numbers))",)
+
+
+def test_a_series_split_between_orientations_is_still_refused():
+    """Only a few images against a clear main stack are taken for scouts: 4 axial slices and 2 coronal
+    images (not localizers) are two orientations, and so are 12 axial slices with 4 scouts."""
+    few = opened([*phantom_series(ramp((4, 5, 4)), (2, 0.5, 0.5)), scout("c1.dcm", CORONAL, "OTHER", (5, 4)),
+                  scout("c2.dcm", CORONAL, "OTHER", (5, 4))])
+    assert build_volume(few).reason == ("two orientations in one series: [1, 0, 0, 0, 1, 0] (4 slices) and "
+                                        "[1, 0, 0, 0, 0, -1] (2 slices: c1.dcm, c2.dcm)")
+    many = opened([*phantom_series(ramp((12, 5, 4)), (2, 0.5, 0.5)),
+                   *[scout(f"s{n}.dcm", CORONAL, shape=(5, 4)) for n in range(4)]])
+    assert build_volume(many).kind == "orientations"
+
+
+def test_a_step_that_changes_within_the_series_is_named_run_by_run():
+    """A head CT: 2.5 mm through the posterior fossa, then 5 mm. With Instance Numbers running on by one
+    nothing is missing: the step changes, and the reason says where (not "slices 14, 16, … missing")."""
+    depth = np.concatenate([np.arange(13) * 2.5, 30 + np.arange(1, 6) * 5])
+    positions = np.stack([np.zeros_like(depth), np.zeros_like(depth), depth], axis=1)
+    files = phantom_series(np.zeros((18, 2, 2), np.int16), (2.5, 1, 1), positions=positions)
+    assert refusal(files, "uneven") == ("the slice step changes within the series: 2.5 mm (slices 1–13), "
+                                        "then 5 mm (slices 13–18); a volume needs one step")
+    more_fine = np.concatenate([np.arange(4) * 5, 15 + np.arange(1, 13) * 2.5])  # the median step is 2.5
+    positions = np.stack([np.zeros_like(more_fine), np.zeros_like(more_fine), more_fine], axis=1)
+    files = phantom_series(np.zeros((16, 2, 2), np.int16), (2.5, 1, 1), positions=positions)
+    assert refusal(files, "uneven") == ("the slice step changes within the series: 5 mm (slices 1–4), "
+                                        "then 2.5 mm (slices 4–16); a volume needs one step")
