@@ -44,7 +44,7 @@ def served() -> Iterator[tuple[subprocess.Popen, str]]:
     yield process, url
     if process.poll() is None:
         process.send_signal(signal.SIGINT)
-        process.wait(timeout=10)
+        process.wait(timeout=60)
 
 
 @pytest.fixture(scope="session")

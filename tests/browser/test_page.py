@@ -211,7 +211,7 @@ def test_serve_py_stops_cleanly_on_ctrl_c():
     process, url = start_server(sys.executable, "serve.py", "--port", "0", "--no-vendor")
     assert url.startswith("http://127.0.0.1:")
     process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=10) == 0
+    assert process.wait(timeout=60) == 0
 
 
 def test_the_same_files_work_from_python_m_http_server_under_a_sub_path(browser, tmp_path):
