@@ -59,7 +59,7 @@ def show_series(page: Page, patient_id: str, study_uid: str, series_uid: str) ->
                '#study-list tr[data-study-uid]')].every(tr => tr.cells[1].textContent === id)""",
         arg=[row, patient_id], timeout=TIMEOUT_MS)
     page.click(f"{row} button.study-open")
-    item = f'#series-list li[data-series-uid="{series_uid}"]'
+    item = f'#dicomweb-series-list li[data-series-uid="{series_uid}"]'
     page.wait_for_selector(item, timeout=TIMEOUT_MS)
     return item
 
@@ -132,7 +132,7 @@ def test_open_in_dicomview_from_orthanc_explorer(page: Page, orthanc: OrthancSer
     viewer = opened.value
     viewer.wait_for_function("document.documentElement.dataset.runtime === 'ready'", timeout=TIMEOUT_MS)
     assert viewer.url.endswith(f"/dicomview/site/index.html#study={ds.StudyInstanceUID}")
-    viewer.wait_for_selector(f'#series-list li[data-series-uid="{ds.SeriesInstanceUID}"]', timeout=TIMEOUT_MS)
+    viewer.wait_for_selector(f'#dicomweb-series-list li[data-series-uid="{ds.SeriesInstanceUID}"]', timeout=TIMEOUT_MS)
     listed = viewer.eval_on_selector_all("#study-list tr[data-study-uid]", "rows => rows.map(r => r.dataset.studyUid)")
     assert listed == [ds.StudyInstanceUID]
     viewer.close()

@@ -64,7 +64,7 @@ def build_panel():
     head.append(*[make("th", text) for text in ("Patient", "ID", "Date", "Modalities", "Description")])
     table.append(make("thead"), make("tbody"))
     table.tHead.append(head)
-    panel.append(form, status, progress, table, make("ul", id="series-list", class_="series-list"))
+    panel.append(form, status, progress, table, make("ul", id="dicomweb-series-list", class_="dicomweb-series-list"))
     return panel
 
 
@@ -83,7 +83,7 @@ class StudyBrowser:
         side.prepend(build_panel())
         self.listeners.on(element("study-search"), "submit", self.on_search)
         self.listeners.on(element("study-list"), "click", self.on_study_click)
-        self.listeners.on(element("series-list"), "click", self.on_series_click)
+        self.listeners.on(element("dicomweb-series-list"), "click", self.on_series_click)
         self.page.spawn(self.discover())
 
     def status(self, text: str) -> None:
@@ -160,7 +160,7 @@ class StudyBrowser:
                                 "Cannot list the series")
         if rows is None:
             return
-        listing = element("series-list")
+        listing = element("dicomweb-series-list")
         listing.replaceChildren()
         for row in rows:
             item = make("li", data_series_uid=row["series_uid"], data_study_uid=study_uid)
