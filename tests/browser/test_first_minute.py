@@ -229,11 +229,38 @@ def test_tags_of_nested_sequences_are_listed_and_copied(page):
     assert copy.get_attribute("aria-label") == f"Copy the value of {query} (0008,1155)"
     copy.click()
     assert clipboard(page) == str(ds.SourceImageSequence[0].ReferencedSOPInstanceUID)
+    value = str(ds.SourceImageSequence[0].ReferencedSOPInstanceUID)[-12:]  # found by value as well
+    page.fill("#tag-search", value)
+    assert query in rows.first.text_content()
     page.fill("#tag-search", "sourceimage")
     page.click("#copy-tags")
     assert clipboard(page) == tags.rows_text(tags.search(tags.tag_rows(ds), "sourceimage"))
     assert "Tags copied" in page.text_content("#status-text")
     page.fill("#tag-search", "")
+
+
+def test_every_ct_preset_auto_and_min_max_set_their_window(page):
+    from dicomview.render import CT_PRESETS
+
+    ds = read_dataset(corpus_file(NESTED).read_bytes())
+    page.locator("#image-list button", has_text=NESTED).click()
+    page.wait_for_function(f"{SHOWN_UID} === {str(ds.SOPInstanceUID)!r}")
+    keys = page.eval_on_selector_all("#window-preset option", "os => os.map(o => o.value)")
+    assert keys == ["window:0", *[f"preset:{key}" for key in CT_PRESETS], "auto", "min-max"]
+    stored = pydicom.dcmread(corpus_file(NESTED)).pixel_array
+    hu = stored * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
+    expected = {f"preset:{key}": (center, width) for key, (_, center, width) in CT_PRESETS.items()}
+    low, high = np.percentile(hu, [1, 99])  # the robust auto-window: 1st to 99th percentile of the HU
+    expected |= {"auto": ((low + high) / 2, high - low), "min-max": ((hu.min() + hu.max()) / 2, hu.max() - hu.min())}
+    assert expected["min-max"][1] > 1.3 * expected["auto"][1]  # so auto cannot pass as min-max
+    for key, (center, width) in expected.items():
+        before = render_count(page)
+        page.select_option("#window-preset", key)
+        wait_for_render_after(page, before)
+        shown = float(attribute(page, "data-window-center")), float(attribute(page, "data-window-width"))
+        tolerance = 0.05 * width if key == "auto" else 1  # the page takes percentiles of a 1-in-16 subsample
+        assert shown == pytest.approx((center, width), abs=tolerance), key
+        assert np.array_equal(canvas_rgba(page), render_frame(ds, 0, key).rgba), key
 
 
 HELP_NAMES = {"↑": "ArrowUp", "↓": "ArrowDown", "←": "ArrowLeft", "→": "ArrowRight", "Space": " ",
@@ -295,6 +322,9 @@ def test_every_control_has_an_accessible_name_and_every_id_is_unique(page):
     for selector in ("#cine-play", "#cine-fps", "#frame", "#window-preset", "#tag-search", "#export-png",
                      "#copy-tags", "#dicomweb-url", "#help-close"):
         assert page.is_visible(selector), selector
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert max(int(v) for v in re.findall(r"\d+", background)[:3]) < 40  # a dark theme
+    assert page.evaluate("getComputedStyle(document.documentElement).colorScheme") == "dark"
     ids = page.eval_on_selector_all("[id]", "es => es.map(e => e.id)")
     assert sorted({i for i in ids if ids.count(i) > 1}) == []
     page.keyboard.press("Escape")
