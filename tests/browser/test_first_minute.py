@@ -13,13 +13,14 @@ import io
 import re
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pydicom
 import pytest
 from PIL import Image
 
-from conftest import READY_TIMEOUT_MS, canvas_rgba, render_count, wait_for_render_after
+from conftest import canvas_rgba, open_viewer, render_count, wait_for_render_after
 from corpus import PYDICOM_FILES, corpus_file
 from dicomview import tags
 from dicomview.decode import read_dataset
@@ -51,14 +52,9 @@ def exam(tmp_path_factory) -> Path:
 
 
 def new_page(browser, server_url, **options):
+    """A page in a context of its own (size, touch, clipboard permissions), ready; close its context."""
     context = browser.new_context(permissions=["clipboard-read", "clipboard-write"], **options)
-    page = context.new_page()
-    page.errors = []
-    page.on("pageerror", lambda error: page.errors.append(str(error)))
-    page.goto(server_url)
-    page.wait_for_function("document.documentElement.dataset.runtime !== 'loading'", timeout=READY_TIMEOUT_MS)
-    assert page.evaluate("document.documentElement.dataset.runtime") == "ready"
-    return page
+    return open_viewer(SimpleNamespace(new_page=lambda **_: context.new_page()), server_url)
 
 
 def open_folder(page, folder: Path) -> None:
@@ -206,7 +202,8 @@ def test_a_new_user_opens_a_folder_finds_a_series_windows_zooms_reads_hu_and_exp
     page.keyboard.press("?")
     assert page.is_visible("#help")
     help_text = page.text_content("#help")
-    for words in ("Left-drag", "Ctrl + wheel", "Shift + drag", "PageUp", "Space", "Two fingers"):
+    for words in ("Left-drag", "Ctrl + wheel", "Shift + drag", "PageUp", "Space", "Two fingers", "Open folder",
+                  "CT presets", "HU", "Search by keyword", "Export PNG"):
         assert words in help_text
     page.keyboard.press("Escape")
     assert not page.is_visible("#help")
@@ -359,6 +356,12 @@ def test_a_tablet_screen_holds_the_viewer_without_overflow(browser, server_url, 
         image = tablet.locator("canvas#image").bounding_box()
         right = viewport["x"] + viewport["width"]
         assert viewport["x"] - 0.5 <= image["x"] <= image["x"] + image["width"] <= right + 0.5
+        tablet.keyboard.press("?")  # the help fits the screen, its close button in reach
+        help_box, close = tablet.locator("#help").bounding_box(), tablet.locator("#help-close")
+        assert help_box["y"] >= 0 and help_box["y"] + help_box["height"] <= height and help_box["width"] <= width
+        close.scroll_into_view_if_needed()
+        close.tap()
+        assert not tablet.is_visible("#help")
         assert tablet.errors == []
     finally:
         tablet.context.close()
