@@ -33,6 +33,7 @@ pytestmark = pytest.mark.browser
 
 CT_SERIES = PYDICOM_FILES / "dicomdirtests" / "77654033" / "CT2"  # 4 CT slices, "Routine Brain"
 MR_SERIES = PYDICOM_FILES / "dicomdirtests" / "98892003" / "MR2"  # 7 MR slices
+VOLUME_SERIES = PYDICOM_FILES / "dicomdirtests" / "98892001" / "CT5N"  # 5 CT slices without gaps
 MULTIFRAME = "emri_small.dcm"  # 10 frames
 NESTED = "693_UNCI.dcm"  # a CT with Source Image Sequence items
 OPEN_DONE = "/image\\(s\\) open/.test(document.getElementById('status-text').textContent)"
@@ -45,6 +46,7 @@ def exam(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("exam") / "exam"
     shutil.copytree(CT_SERIES, root / "ct")
     shutil.copytree(MR_SERIES, root / "mr")
+    shutil.copytree(VOLUME_SERIES, root / "ct5")
     (root / "cine").mkdir()
     shutil.copy(corpus_file(MULTIFRAME), root / "cine" / MULTIFRAME)
     shutil.copy(corpus_file(NESTED), root / "cine" / NESTED)
@@ -324,9 +326,17 @@ def test_every_control_has_an_accessible_name_and_every_id_is_unique(page):
     assert page.evaluate("getComputedStyle(document.documentElement).colorScheme") == "dark"
     ids = page.eval_on_selector_all("[id]", "es => es.map(e => e.id)")
     assert sorted({i for i in ids if ids.count(i) > 1}) == []
+    assert page.get_by_role("button", name="Export the view as PNG").is_visible()  # its visible text in its name
     page.keyboard.press("Escape")
     page.click(".study-browser summary")
     page.fill("#tag-search", "")
+    choose_series(page, "SmartScore")
+    page.click("#volume-toggle")  # the volume views' controls as well
+    page.wait_for_selector("#mpr:not([hidden])")
+    count, unnamed = unnamed_controls(page)
+    assert count > 20 and unnamed == []
+    page.click("#volume-toggle")
+    page.wait_for_selector("#viewport:not([hidden])")
 
 
 @pytest.mark.parametrize("size", [(1024, 768), (768, 1024)], ids=["landscape", "portrait"])
