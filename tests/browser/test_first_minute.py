@@ -262,6 +262,42 @@ def test_every_ct_preset_auto_and_min_max_set_their_window(page):
         assert np.array_equal(canvas_rgba(page), render_frame(ds, 0, key).rgba), key
 
 
+def test_a_stack_scrolls_along_the_normal_and_by_instance_number_where_positions_tie(page, tmp_path):
+    """Two echoes per position on oblique slices, files named and shuffled against both orders."""
+    import random
+
+    from synthetic import image_dataset, write_dicom
+
+    orientation = [1, 0, 0, 0, np.cos(0.3), np.sin(0.3)]
+    normal = np.cross(orientation[:3], orientation[3:])
+    slices = []
+    for n in range(8):
+        position, instance = 3 - n // 2, 10 + n  # positions run against the instance numbers; pairs tie
+        slices.append(image_dataset(np.full((4, 4), n * 100, np.uint16), StudyInstanceUID="1.2.3.9",
+                                    SeriesInstanceUID="1.2.3.9.1", SeriesNumber=9, SeriesDescription="Echo pairs",
+                                    Modality="MR", ImageOrientationPatient=[f"{v:.6f}" for v in orientation],
+                                    ImagePositionPatient=[f"{v:.4f}" for v in normal * 2.5 * position],
+                                    InstanceNumber=instance))
+    names = [f"slice{n}.dcm" for n in random.Random(9).sample(range(8), 8)]
+    for name, ds in zip(names, slices, strict=True):
+        (tmp_path / name).write_bytes(write_dicom(ds))
+    expected = [str(ds.SOPInstanceUID) for ds in sorted(slices, key=lambda ds: (
+        float(np.dot(normal, np.array(ds.ImagePositionPatient, float))), int(ds.InstanceNumber)))]
+    assert expected != [str(ds.SOPInstanceUID) for ds in slices]  # neither in instance order
+    before = render_count(page)
+    page.set_input_files("#open-files", [str(tmp_path / name) for name in sorted(names)])
+    wait_for_render_after(page, before)
+    choose_series(page, "Echo pairs")
+    shown = [attribute(page, "data-sop-instance-uid")]
+    page.mouse.move(*centre(page))
+    for _ in range(7):
+        before = render_count(page)
+        page.mouse.wheel(0, 100)
+        wait_for_render_after(page, before)
+        shown.append(attribute(page, "data-sop-instance-uid"))
+    assert shown == expected
+
+
 HELP_NAMES = {"↑": "ArrowUp", "↓": "ArrowDown", "←": "ArrowLeft", "→": "ArrowRight", "Space": " ",
               "Esc": "Escape", "PageUp": "PageUp", "PageDown": "PageDown"}
 CANDIDATE_KEYS = [*"abcdefghijklmnopqrstuvwxyz0123456789?/+-=[],.", "Escape", "Home", "End", "Delete",
