@@ -38,7 +38,7 @@ class TagBrowser:
             tr.append(*[make("td", text) for text in cells])
             cell = make("td")
             if row.tag:  # not the "Item n" rows of a sequence
-                cell.append(make("button", "⧉", type="button", class_="copy-tag", data_row=str(index),
+                cell.append(make("button", "", type="button", class_="copy-tag", data_row=str(index),
                                  aria_label=f"Copy the value of {row.keyword} {row.tag}", title="Copy the value"))
             tr.append(cell)
             rows.append(tr)
