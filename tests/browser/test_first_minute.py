@@ -193,12 +193,19 @@ def test_a_new_user_opens_a_folder_finds_a_series_windows_zooms_reads_hu_and_exp
         assert exported.shape == image.shape
         assert np.array_equal(exported, image) != with_text
 
-    # the multi-frame file: the wheel moves through its frames
+    # the multi-frame file: the wheel moves through its frames; Space right after the click on the series plays
     choose_series(page, "Series 301")
     page.mouse.move(*centre(page))
     page.mouse.wheel(0, 100)
     page.wait_for_function("document.querySelector('canvas#image').dataset.frame === '1'")
     assert np.array_equal(canvas_rgba(page), render_frame(read_dataset(corpus_file(MULTIFRAME).read_bytes()), 1).rgba)
+    choose_series(page, "Series 301")  # a mouse click leaves the keys to the image, not to the list's button
+    frame = attribute(page, "data-frame")
+    page.keyboard.press("Space")
+    page.wait_for_function(f"document.querySelector('canvas#image').dataset.frame !== {frame!r}")
+    assert page.get_attribute("#cine-play", "aria-pressed") == "true"
+    page.keyboard.press("Space")
+    assert page.get_attribute("#cine-play", "aria-pressed") == "false"
 
     # and everything above is in the help
     page.keyboard.press("?")
@@ -348,6 +355,12 @@ def unnamed_controls(page) -> tuple[int, list[str]]:
 
 
 def test_every_control_has_an_accessible_name_and_every_id_is_unique(page):
+    series = page.locator("#series-list button.series", has_text="Routine Brain")
+    series.focus()
+    page.keyboard.press("Enter")  # the keyboard opens a series and stays in the list
+    page.wait_for_function("b => b.getAttribute('aria-current') === 'true'", arg=series.element_handle())
+    assert page.evaluate("document.activeElement.dataset.seriesInstanceUid") == series.get_attribute(
+        "data-series-instance-uid")
     choose_series(page, "Series 301")  # the cine controls shown
     page.click(".study-browser summary")  # the DICOMweb search form open
     page.keyboard.press("?")  # the help open

@@ -115,6 +115,7 @@ class ViewerPage:
         button = event.target.closest("button[data-index]")
         if button is not None:
             self.show(int(button.getAttribute("data-index")))
+            self.gestures.focus_view(event)
 
     def current_image(self) -> OpenedImage | None:
         index = self.session.current
