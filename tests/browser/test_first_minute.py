@@ -122,13 +122,13 @@ def test_a_new_user_opens_a_folder_finds_a_series_windows_zooms_reads_hu_and_exp
     page.wait_for_function(f"{SHOWN_UID} === {uids[2]!r}")
     page.keyboard.press("PageUp")
     page.wait_for_function(f"{SHOWN_UID} === {uids[1]!r}")
-    path = next(path for path in CT_SERIES.iterdir() if str(pydicom.dcmread(path).SOPInstanceUID) == uids[1])
+    path = Path(stack[1].filename)
     ds = read_dataset(path.read_bytes())
     assert np.array_equal(canvas_rgba(page), render_frame(ds).rgba)
 
     # a CT preset from the window menu
     before = render_count(page)
-    page.select_option("#window-preset", label="CT brain (C 40 / W 80)")  # a preset from the menu
+    page.select_option("#window-preset", label="CT brain (C 40 / W 80)")
     wait_for_render_after(page, before)
     assert (attribute(page, "data-window-center"), attribute(page, "data-window-width")) == ("40", "80")
     assert np.array_equal(canvas_rgba(page), render_frame(ds, 0, "preset:brain").rgba)
