@@ -377,7 +377,7 @@ def test_every_control_has_an_accessible_name_and_every_id_is_unique(page):
     ids = page.eval_on_selector_all("[id]", "es => es.map(e => e.id)")
     assert sorted({i for i in ids if ids.count(i) > 1}) == []
     assert page.get_by_role("button", name="Export the view as PNG").is_visible()  # its visible text in its name
-    page.keyboard.press("Escape")
+    page.click("#help-close")
     page.click(".study-browser summary")
     page.fill("#tag-search", "")
     choose_series(page, "SmartScore")
@@ -385,6 +385,12 @@ def test_every_control_has_an_accessible_name_and_every_id_is_unique(page):
     page.wait_for_selector("#mpr:not([hidden])")
     count, unnamed = unnamed_controls(page)
     assert count > 20 and unnamed == []
+    page.keyboard.press("?")  # the help is there in the volume views as well
+    assert page.is_visible("#help")
+    assert page.evaluate("(b => document.elementFromPoint(b.x + b.width / 2, b.y + 10).closest('#help') !== null)"
+                         "(document.getElementById('help').getBoundingClientRect())")  # on top, not hidden
+    page.keyboard.press("Escape")
+    assert not page.is_visible("#help")
     page.click("#volume-toggle")
     page.wait_for_selector("#viewport:not([hidden])")
 
