@@ -377,7 +377,9 @@ def test_every_control_has_an_accessible_name_and_every_id_is_unique(page):
     ids = page.eval_on_selector_all("[id]", "es => es.map(e => e.id)")
     assert sorted({i for i in ids if ids.count(i) > 1}) == []
     assert page.get_by_role("button", name="Export the view as PNG").is_visible()  # its visible text in its name
-    page.click("#help-close")
+    assert page.evaluate("document.activeElement.id") == "tag-search"
+    page.keyboard.press("Escape")  # closes the help even from a text field
+    assert not page.is_visible("#help")
     page.click(".study-browser summary")
     page.fill("#tag-search", "")
     choose_series(page, "SmartScore")

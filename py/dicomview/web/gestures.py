@@ -165,6 +165,10 @@ class Gestures:
 
     # --- keys -----------------------------------------------------------------------------------
     def on_key(self, event) -> None:
+        if event.key == "Escape" and not element("help").hidden:  # from anywhere, a text field too
+            self.toggle_help(False)
+            event.preventDefault()
+            return
         if event.target.closest("input, select, textarea") is not None or event.ctrlKey or event.metaKey:
             return
         key = event.key
