@@ -8,6 +8,7 @@ returned with the pixels, so the page can show them and publish them in the auto
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,6 +59,7 @@ CT_PRESETS = {
     "abdomen": ("CT abdomen", 40, 400), "liver": ("CT liver", 60, 160), "bone": ("CT bone", 400, 1800),
 }
 AUTO_PERCENTILES = (1.0, 99.0)
+MAX_AUTO_SAMPLES = 1 << 20  # the auto window reads every pixel of frames up to this size
 
 
 def first_value(value: object) -> object:
@@ -208,7 +210,8 @@ CUSTOM = "custom"  # the voi_key of a window the user set by dragging
 def percentile_window(stored: np.ndarray, modality: pipeline.ModalityLut) -> Window:
     """A robust auto-window: the 1st to 99th percentile of the frame's modality values, so a few
     extreme pixels (metal, air, padding) do not flatten the contrast as min-max does."""
-    values = modality(stored[::4, ::4] if stored.ndim == 2 else stored)  # a subsample is plenty
+    step = math.ceil(math.sqrt(stored.size / MAX_AUTO_SAMPLES)) if stored.ndim == 2 else 1
+    values = modality(stored[::step, ::step] if step > 1 else stored)  # only very large frames are subsampled
     values = values[np.isfinite(values)] if values.dtype.kind == "f" else values
     low, high = np.percentile(values, AUTO_PERCENTILES) if values.size else (0.0, 0.0)
     return pipeline.min_max_window(float(low), float(high))

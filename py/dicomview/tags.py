@@ -75,3 +75,8 @@ def matches(row: TagRow, query: str) -> bool:
 
 def search(rows: list[TagRow], query: str) -> list[TagRow]:
     return [row for row in rows if matches(row, query)]
+
+
+def rows_text(rows: list[TagRow]) -> str:
+    """Rows as tab-separated lines (tag, keyword indented by depth, VR, value) for the clipboard."""
+    return "\n".join("\t".join((row.tag, "  " * row.depth + row.keyword, row.vr, row.value)) for row in rows)

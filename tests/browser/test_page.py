@@ -258,11 +258,3 @@ def test_exactly_the_shown_image_is_marked_current_in_the_list(opened_batch):
         marked = opened_batch.eval_on_selector_all(
             "#image-list button[aria-current='true']", "bs => bs.map(b => b.textContent.split(' · ')[0])")
         assert marked == [name]
-
-
-def test_every_element_id_is_unique(viewer):
-    """Panels are built by several modules (library, studies, annotation layer, volume views): a repeated
-    id makes element() find the wrong one (the series list once drew into the study browser's)."""
-    ids = viewer.eval_on_selector_all("[id]", "nodes => nodes.map(n => n.id)")
-    assert len(ids) > 30
-    assert sorted({i for i in ids if ids.count(i) > 1}) == []

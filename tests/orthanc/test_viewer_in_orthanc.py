@@ -59,7 +59,7 @@ def show_series(page: Page, patient_id: str, study_uid: str, series_uid: str) ->
                '#study-list tr[data-study-uid]')].every(tr => tr.cells[1].textContent === id)""",
         arg=[row, patient_id], timeout=TIMEOUT_MS)
     page.click(f"{row} button.study-open")
-    item = f'#remote-series li[data-series-uid="{series_uid}"]'
+    item = f'#dicomweb-series-list li[data-series-uid="{series_uid}"]'
     page.wait_for_selector(item, timeout=TIMEOUT_MS)
     return item
 
@@ -132,7 +132,7 @@ def test_open_in_dicomview_from_orthanc_explorer(page: Page, orthanc: OrthancSer
     viewer = opened.value
     viewer.wait_for_function("document.documentElement.dataset.runtime === 'ready'", timeout=TIMEOUT_MS)
     assert viewer.url.endswith(f"/dicomview/site/index.html#study={ds.StudyInstanceUID}")
-    viewer.wait_for_selector(f'#remote-series li[data-series-uid="{ds.SeriesInstanceUID}"]', timeout=TIMEOUT_MS)
+    viewer.wait_for_selector(f'#dicomweb-series-list li[data-series-uid="{ds.SeriesInstanceUID}"]', timeout=TIMEOUT_MS)
     listed = viewer.eval_on_selector_all("#study-list tr[data-study-uid]", "rows => rows.map(r => r.dataset.studyUid)")
     assert listed == [ds.StudyInstanceUID]
     viewer.close()
@@ -198,7 +198,7 @@ def test_a_series_of_several_instances_opens_as_one_stack(page: Page, orthanc: O
     item = show_series(page, "STACK-1", study, series)
     first = pydicom.dcmread(pydicom.filebase.DicomBytesIO(files[0.0]))
     open_series(page, item, first.SOPInstanceUID)
-    progress = page.eval_on_selector("#remote-series-progress", "p => [p.value, p.max]")
+    progress = page.eval_on_selector("#series-progress", "p => [p.value, p.max]")
     assert progress == [3, 3]
     np.testing.assert_array_equal(BROWSER.canvas_rgba(page), render_frame(read_dataset(files[0.0])).rgba)
     order = page.eval_on_selector_all("#image-list button[data-sop-instance-uid]",

@@ -80,8 +80,17 @@ def test_auto_window_spans_the_1st_to_99th_percentile():
     values[0, 0] = 65000  # one extreme pixel must not stretch the window
     ds = read_dataset(write_dicom(image_dataset(values)))
     rendered = render_frame(ds, 0, "auto")
-    sample = values[::4, ::4].astype(float)
-    low, high = np.percentile(sample, (1, 99))
+    low, high = np.percentile(values, (1, 99))  # every pixel of a frame this size
     assert rendered.voi_key == "auto"
     assert (rendered.window.center, rendered.window.width) == pytest.approx(((low + high + 1) / 2, high - low + 1))
     assert render_frame(ds, 0, "min-max").window.width == 65000  # 1..65000: the 0 was overwritten
+
+
+def test_the_auto_window_of_a_very_large_frame_reads_a_regular_subsample():
+    from dicomview.render import MAX_AUTO_SAMPLES, percentile_window
+
+    values = np.arange(2048 * 2048, dtype=np.uint32).reshape(2048, 2048) % 5000
+    window = percentile_window(values, lambda stored: stored.astype(float))
+    low, high = np.percentile(values, (1, 99))
+    assert values.size > MAX_AUTO_SAMPLES
+    assert (window.center, window.width) == pytest.approx(((low + high + 1) / 2, high - low + 1), abs=5)

@@ -41,3 +41,15 @@ def test_markup_in_a_value_stays_verbatim_text():
     ds.StudyDescription = "<script>alert(1)</script>"
     (row,) = search(tag_rows(ds), "StudyDescription")
     assert row.value == "<script>alert(1)</script>"
+
+
+def test_rows_copy_as_tab_separated_lines_with_their_nesting():
+    from dicomview.tags import rows_text
+
+    ds = read_dataset(corpus_file("693_UNCI.dcm").read_bytes())
+    rows = search(tag_rows(ds), "SourceImageSequence")
+    text = rows_text(tag_rows(ds))
+    assert rows_text(rows) == f"{rows[0].tag}\tSourceImageSequence\tSQ\t{rows[0].value}"
+    nested = f"(0008,1150)\t    ReferencedSOPClassUID\tUI\t{ds.SourceImageSequence[0].ReferencedSOPClassUID}"
+    assert nested in text.splitlines()
+    assert len(text.splitlines()) == len(tag_rows(ds))

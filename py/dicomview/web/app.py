@@ -24,6 +24,7 @@ from dicomview.web.gestures import Gestures
 from dicomview.web.library import Library, chosen_entries
 from dicomview.web.mpr import MprPage
 from dicomview.web.studies import StudyBrowser
+from dicomview.web.tag_browser import TagBrowser
 
 
 class ViewerPage:
@@ -42,7 +43,7 @@ class ViewerPage:
         self.cine = CinePlayer(self)
         self._tags_for: OpenedImage | None = None
         self._overlays_for: tuple[OpenedImage, int] | None = None
-        self._tag_rows: list = []
+        self.tag_browser = TagBrowser(self)
         self._render_pending = False
         self.library = Library(self)  # opening folders/archives, series list, diagnostics
         self.mpr = MprPage(self)
@@ -71,7 +72,7 @@ class ViewerPage:
         self.gestures.attach()
         self.annotations.attach()
         self.cine.attach()
-        self.listeners.on(element("tag-search"), "input", lambda event: self.draw_tags())
+        self.tag_browser.attach()
         self.listeners.on(element("export-png"), "click", self.on_export_png)
         self.library.attach()
         self.mpr.attach()
@@ -99,6 +100,7 @@ class ViewerPage:
         button = event.target.closest("button[data-index]")
         if button is not None:
             self.show(int(button.getAttribute("data-index")))
+            self.gestures.focus_view(event)
 
     def current_image(self) -> OpenedImage | None:
         index = self.session.current
@@ -211,21 +213,9 @@ class ViewerPage:
         self.annotations.update()
         self.cine.sync(image)
         if self._tags_for is not image:  # the rows change with the image, not with each render
-            self._tags_for, self._tag_rows = image, tags.tag_rows(image.dataset)
-            self.draw_tags()
+            self._tags_for = image
+            self.tag_browser.show(tags.tag_rows(image.dataset))
         self.mpr.offer(image)
-
-    def draw_tags(self) -> None:
-        """The tag browser: every row matching the search, as text."""
-        element("tag-browser").hidden = False
-        body = element("tags").tBodies[0]
-        rows = []
-        for row in tags.search(self._tag_rows, element("tag-search").value):
-            tr = make("tr", data_depth=str(row.depth))
-            cells = (row.tag, ("  " * row.depth) + row.keyword, row.vr, row.value)
-            tr.append(*[make("td", text) for text in cells])
-            rows.append(tr)
-        body.replaceChildren(*rows)
 
     def draw_overlays(self, image: OpenedImage) -> None:
         """The annotation layer: overlay planes of this frame, drawn above canvas#image, never into it."""

@@ -76,7 +76,7 @@ class Gestures:
         rendered, image = self.page.last_rendered, self.page.current_image()
         if rendered is None or image is None or event.target.closest("#help") is not None:
             return
-        event.currentTarget.focus(to_js({"preventScroll": True}, dict_converter=Object.fromEntries))
+        self.focus_view()
         if event.pointerType == "touch" and self.touch_down(event):
             return
         if event.button == 1 or (event.button == 0 and event.shiftKey):
@@ -92,6 +92,12 @@ class Gestures:
         self.drag = Drag(mode, event.clientX, event.clientY, self.view, start, high - low)
         event.currentTarget.setPointerCapture(event.pointerId)
         event.preventDefault()
+
+    def focus_view(self, event=None) -> None:
+        """Give the keys to the image (Space plays, not presses a button); for a list's click only when it
+        came from a pointer (event.detail > 0), so keyboard users stay in the list."""
+        if event is None or event.detail > 0:
+            element("viewport").focus(to_js({"preventScroll": True}, dict_converter=Object.fromEntries))
 
     def touch_down(self, event) -> bool:
         """Track a finger; the second one turns the gesture into pinch and pan. True if handled here."""
@@ -159,6 +165,10 @@ class Gestures:
 
     # --- keys -----------------------------------------------------------------------------------
     def on_key(self, event) -> None:
+        if event.key == "Escape" and not element("help").hidden:  # from anywhere, a text field too
+            self.toggle_help(False)
+            event.preventDefault()
+            return
         if event.target.closest("input, select, textarea") is not None or event.ctrlKey or event.metaKey:
             return
         key = event.key

@@ -213,6 +213,7 @@ class Library:
         button = event.target.closest("button[data-series]")
         if button is not None:
             self.page.show(self.series[int(button.getAttribute("data-series"))].first)
+            self.page.gestures.focus_view(event)
 
     def mark_current(self) -> None:
         """aria-current on the series holding the image shown (called at every render: two DOM calls)."""

@@ -58,13 +58,13 @@ def build_panel():
         form.append(make("label", label, for_=input_id), make("input", id=input_id, type=kind))
     form.append(make("button", "Search", type="submit", id="study-search-button"))
     status = make("p", id="study-status", class_="study-status", role="status")
-    progress = make("progress", id="remote-series-progress", max="1", value="0", hidden="")
+    progress = make("progress", id="series-progress", max="1", value="0", hidden="")
     table = make("table", id="study-list", class_="study-list")
     head = make("tr")
     head.append(*[make("th", text) for text in ("Patient", "ID", "Date", "Modalities", "Description")])
     table.append(make("thead"), make("tbody"))
     table.tHead.append(head)
-    panel.append(form, status, progress, table, make("ul", id="remote-series", class_="remote-series"))
+    panel.append(form, status, progress, table, make("ul", id="dicomweb-series-list", class_="dicomweb-series-list"))
     return panel
 
 
@@ -83,7 +83,7 @@ class StudyBrowser:
         side.prepend(build_panel())
         self.listeners.on(element("study-search"), "submit", self.on_search)
         self.listeners.on(element("study-list"), "click", self.on_study_click)
-        self.listeners.on(element("remote-series"), "click", self.on_series_click)
+        self.listeners.on(element("dicomweb-series-list"), "click", self.on_series_click)
         self.page.spawn(self.discover())
 
     def status(self, text: str) -> None:
@@ -160,7 +160,7 @@ class StudyBrowser:
                                 "Cannot list the series")
         if rows is None:
             return
-        listing = element("remote-series")
+        listing = element("dicomweb-series-list")
         listing.replaceChildren()
         for row in rows:
             item = make("li", data_series_uid=row["series_uid"], data_study_uid=study_uid)
@@ -192,7 +192,7 @@ class StudyBrowser:
         """Every instance through WADO-RS, one request each so the progress bar moves."""
         if self.page.codecs_loaded is not None:
             await self.page.codecs_loaded  # decoding waits for the WebAssembly codecs
-        progress = element("remote-series-progress")
+        progress = element("series-progress")
         instances = await self.query(dicomweb.instance_search_url(self.base, study_uid, series_uid),
                                      dicomweb.instance_rows, "Cannot list the images")
         if instances is None:

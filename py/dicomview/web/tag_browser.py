@@ -1,0 +1,55 @@
+"""The tag browser: every element as a row of text (nested sequence items indented), a search box,
+and copying to the clipboard: one row's value with its button, or every row shown as text."""
+
+from __future__ import annotations
+
+from js import navigator
+from pyodide.ffi import create_once_callable
+
+from dicomview import tags
+from dicomview.web.dom import Listeners, element, make
+
+
+class TagBrowser:
+    def __init__(self, page) -> None:
+        self.page = page
+        self.rows: list[tags.TagRow] = []
+        self.shown: list[tags.TagRow] = []
+        self.listeners = Listeners()
+
+    def attach(self) -> None:
+        self.listeners.on(element("tag-search"), "input", lambda event: self.draw())
+        self.listeners.on(element("tags"), "click", self.on_row_copy)
+        self.listeners.on(element("copy-tags"), "click", lambda event: self.copy(tags.rows_text(self.shown), "Tags"))
+
+    def show(self, rows: list[tags.TagRow]) -> None:
+        self.rows = rows
+        self.draw()
+
+    def draw(self) -> None:
+        """Every row matching the search, as text; each element row ends with a button copying its value."""
+        element("tag-browser").hidden = False
+        self.shown = tags.search(self.rows, element("tag-search").value)
+        body = element("tags").tBodies[0]
+        rows = []
+        for index, row in enumerate(self.shown):
+            tr = make("tr", data_depth=str(row.depth))
+            cells = (row.tag, ("  " * row.depth) + row.keyword, row.vr, row.value)
+            tr.append(*[make("td", text) for text in cells])
+            cell = make("td")
+            if row.tag:  # not the "Item n" rows of a sequence
+                cell.append(make("button", "", type="button", class_="copy-tag", data_row=str(index),
+                                 aria_label=f"Copy the value of {row.keyword} {row.tag}", title="Copy the value"))
+            tr.append(cell)
+            rows.append(tr)
+        body.replaceChildren(*rows)
+
+    def on_row_copy(self, event) -> None:
+        button = event.target.closest("button[data-row]")
+        if button is not None:
+            row = self.shown[int(button.getAttribute("data-row"))]
+            self.copy(row.value, f"{row.keyword} {row.tag}")
+
+    def copy(self, text: str, what: str) -> None:
+        done = create_once_callable(lambda _: self.page.status(f"{what} copied to the clipboard"))
+        navigator.clipboard.writeText(text).then(done)
