@@ -191,7 +191,7 @@ class Library:
         self.page.spawn(self.draw_thumbnails(self._generation))
 
     async def draw_thumbnails(self, generation: int) -> None:
-
+        await asyncio.sleep(0)  # after the image opened with the list is shown: its first render comes first
         session = self.page.session
         for number, entry in enumerate(list(self.series)):
             if generation != self._generation:
