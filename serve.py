@@ -5,7 +5,7 @@
     python serve.py --port 8080
     python serve.py --vendor-only      # fetch and verify site/vendor/, then exit
 
-Needs only the Python standard library (plus npm and pip for the one-time vendor step).
+Needs only the Python standard library (plus npm, Node.js and pip for the one-time vendor step).
 """
 
 from __future__ import annotations

@@ -108,6 +108,9 @@ def _parse(data: bytes, force: bool) -> Dataset:
         raise UnreadableFile(f"the file is truncated ({exc})") from exc
     except Exception as exc:  # pydicom raises many types for malformed input
         raise UnreadableFile(f"malformed DICOM ({type(exc).__name__}: {exc})") from exc
+    # pydicom keeps the BytesIO it read, for deferred values (none here: all were read above); it holds
+    # the whole file's bytes next to the Pixel Data copied out of them, twice the memory (issue 7).
+    ds.buffer = None
     return ds
 
 

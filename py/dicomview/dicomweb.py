@@ -5,8 +5,6 @@ tests with urllib; both hand the bytes here, so all of this runs and is tested u
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
 import io
 import re
 import urllib.parse
@@ -166,6 +164,8 @@ def _number(text: str) -> float:
 def multipart_parts(content_type: str, body: bytes) -> list[bytes]:
     """The bodies of a multipart/related answer (RFC 2387), parsed by the standard library's email
     package with the boundary from the Content-Type header."""
+    import email.parser  # here, not at the top: ~75 ms of the page's start-up (issue 7), used only now
+    import email.policy
     if not content_type.lower().startswith("multipart/"):
         raise DicomWebError(f"expected a multipart answer, got {content_type or 'no Content-Type'}")
     header = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")

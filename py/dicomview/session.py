@@ -47,14 +47,18 @@ class OpenedImage:
     frame: int = 0
     voi_key: str | None = None  # None: the file's default VOI (dicomview.render.default_voi_key)
     window: Window | None = None  # a window the user dragged to; wins over voi_key until reset
+    # Worked out once, as the file is opened (between reads that yield to the browser): arranging and
+    # listing a 300-slice series redid them for every image in one blocking task (issue 7).
+    series: SeriesKey = field(init=False, repr=False, compare=False)
+    stack_key: tuple = field(init=False, repr=False, compare=False)  # dicomview.series.stack_order
+
+    def __post_init__(self) -> None:
+        self.series = series_key(self.dataset)
+        self.stack_key = stack_order(self.dataset, self.file_name)
 
     @property
     def sop_instance_uid(self) -> str:
         return str(self.dataset.get("SOPInstanceUID", ""))
-
-    @property
-    def series(self) -> SeriesKey:
-        return series_key(self.dataset)
 
     @property
     def label(self) -> str:
@@ -114,7 +118,7 @@ class Session:
         first_seen: dict[SeriesKey, int] = {}
         for image in self.images:
             first_seen.setdefault(image.series, len(first_seen))
-        self.images.sort(key=lambda image: (first_seen[image.series], stack_order(image.dataset, image.file_name)))
+        self.images.sort(key=lambda image: (first_seen[image.series], image.stack_key))
         self.current = self.images.index(current) if current is not None else -1
 
     def step_in_series(self, delta: int) -> int:

@@ -31,7 +31,7 @@ TIMELINE = """() => {
     };
     const mark = (name) => (performance.getEntriesByName(name)[0] || {startTime: NaN}).startTime;
     const files = ['boot.js', 'core.js', 'pyscript.toml', 'pyodide.mjs', 'pyodide.asm.js', 'pyodide.asm.wasm',
-                   'python_stdlib.zip', 'pyodide-lock.json', 'dicomview/__init__.py', 'numpy-', 'pillow-',
+                   'python_stdlib', 'pyodide-lock.json', 'dicomview/__init__.py', 'numpy-', 'pillow-',
                    'pydicom-', 'codecs/'];
     const out = {};
     for (const part of files) out['fetched ' + part] = arrived(part);

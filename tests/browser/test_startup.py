@@ -86,7 +86,8 @@ def test_a_reload_revalidates_the_runtime_instead_of_downloading_it(browser, ser
             .filter(e => e.name.includes('/vendor/')).map(e => [e.name.split('/').pop(), e.transferSize])""")
         assert statuses["pyodide.asm.wasm"][0] == 200
         big = {name: size for name, size in sent if name.endswith((".wasm", ".zip", ".whl"))}
-        assert set(big) >= {"pyodide.asm.wasm", "python_stdlib.zip", "pydicom-3.0.2-py3-none-any.whl"}
+        assert set(big) >= {"pyodide.asm.wasm", "python_stdlib_pyc.zip", "pydicom-3.0.2-py3-none-any.whl",
+                            "dicomview_bytecode-0.27.7-cp312-none-any.whl"}
         assert all(size < 10_000 for size in big.values()), big  # headers only: 304 or the memory cache
     finally:
         context.close()

@@ -42,7 +42,7 @@ def test_pyscript_config_maps_every_browser_module_and_nothing_server_side():
         for path in PACKAGE.rglob("*.py") if not CPYTHON_ONLY & set(path.relative_to(PACKAGE).parts)
     }
     assert mapped == expected
-    assert config["interpreter"] == "./vendor/pyodide/pyodide.mjs"
+    assert config["interpreter"] == "./python-runtime.mjs"  # site/: the vendored Pyodide + compiled stdlib
 
 
 def test_page_loads_the_entry_point_with_the_config():

