@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT / "tests" / "browser"), str(ROOT / "tests"), str(ROOT / "py")]
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from conftest import CHROMIUM, CHROMIUM_ARGS, start_server, wait_for_render_after  # noqa: E402
+from conftest import CHROMIUM, CHROMIUM_ARGS, open_viewer, start_server, wait_for_render_after  # noqa: E402
 from corpus import corpus_file  # noqa: E402
 
 CASES = (  # file, fps asked for (None: the file's own rate)
@@ -30,9 +30,7 @@ proc, url = start_server(sys.executable, str(ROOT / "serve.py"), "--port", "0", 
 try:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.goto(url)
-        page.wait_for_function("document.documentElement.dataset.runtime === 'ready'", timeout=120000)
+        page = open_viewer(browser, url)
         for name, fps in CASES:
             count = int(page.get_attribute("canvas#image", "data-render-count") or 0)
             page.set_input_files("#open-files", [str(corpus_file(name))])

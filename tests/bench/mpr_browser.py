@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT / "tests" / "browser"), str(ROOT / "tests"), str(ROOT / "py")]
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from conftest import CHROMIUM, CHROMIUM_ARGS, start_server, wait_for_render_after  # noqa: E402
+from conftest import CHROMIUM, CHROMIUM_ARGS, open_viewer, start_server, wait_for_render_after  # noqa: E402
 from synthetic import body_phantom, phantom_series  # noqa: E402
 
 MIB = 1 << 20
@@ -42,9 +42,7 @@ def main() -> None:
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                page = browser.new_page(viewport={"width": 1280, "height": 800})
-                page.goto(url)
-                page.wait_for_function("document.documentElement.dataset.runtime === 'ready'", timeout=120000)
+                page = open_viewer(browser, url)
                 start = time.perf_counter()
                 page.set_input_files("#open-files", paths)
                 wait_for_render_after(page, 0)
