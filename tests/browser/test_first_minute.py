@@ -410,6 +410,8 @@ def test_a_tablet_screen_holds_the_viewer_without_overflow(browser, server_url, 
         side = tablet.locator("aside.side").bounding_box()
         assert viewport["width"] * viewport["height"] >= 0.4 * width * height  # the image keeps most of it
         assert side["x"] + side["width"] <= width and side["y"] + side["height"] <= height
+        if height > width:  # held upright: the panel sits below the image, which keeps the full width
+            assert side["y"] >= viewport["y"] + viewport["height"] - 1 and viewport["width"] >= width - 1
         assert tablet.evaluate("(s => s.scrollHeight > s.clientHeight && getComputedStyle(s).overflowY)"
                                "(document.querySelector('aside.side'))") == "auto"  # the panel scrolls
         for box in tablet.locator(".topbar > *:visible").evaluate_all(
