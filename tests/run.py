@@ -44,7 +44,11 @@ def run(cmd: list[str], **kwargs) -> None:
 
 def ensure_apt_packages() -> None:
     missing = [name for name, probe in APT_PACKAGES.items() if not (Path(probe).exists() or shutil.which(probe))]
-    if importlib.util.find_spec("ensurepip") is None:  # Debian's python3 makes venvs only with python3-venv
+    # Debian's python3 makes venvs only with python3-venv: the tests' venv is made by this interpreter,
+    # the Orthanc plugin's by /usr/bin/python3 (the Python that orthanc-python embeds).
+    system_python_lacks_venv = not Path("/usr/bin/python3").exists() or subprocess.run(
+        ["/usr/bin/python3", "-c", "import ensurepip"], capture_output=True).returncode != 0
+    if importlib.util.find_spec("ensurepip") is None or system_python_lacks_venv:
         missing.append("python3-venv")
     if not missing:
         return
