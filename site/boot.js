@@ -58,3 +58,11 @@ for (const kind of ["error", "unhandledrejection"]) {
 import("./vendor/pyscript/core.js").catch((error) => {
   fail(`The Python runtime is missing (${error.message}). Run "python serve.py --vendor-only" once.`);
 });
+
+// The offline cache (sw.js): the page never waits for it, and where it cannot register (a plain-http
+// origin other than localhost, a private window) the viewer works as before, online only.
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register("sw.js").catch((error) => {
+    console.warn(`dicomview: no offline cache (${error.message})`);
+  });
+}
