@@ -32,6 +32,14 @@ async function storeIfGood(cache, request, response) {
   return response;
 }
 
+// Skips the write when the cached copy has the same validator (the usual reload: a 304 behind the scenes).
+async function storeIfNew(cache, request, response) {
+  const tag = (r) => r && (r.headers.get("ETag") || r.headers.get("Last-Modified"));
+  const copy = response.clone();
+  const cached = await cache.match(request);
+  if (!tag(copy) || tag(cached) !== tag(copy)) await storeIfGood(cache, request, copy);
+}
+
 // The runtime cache for the pins on the server: filled with every pinned file, older ones dropped.
 async function syncRuntime() {
   const text = await (await fetch(PINS, { cache: "no-cache" })).text();
@@ -80,7 +88,7 @@ async function networkFirst(event) {
     // Always ask the server (a static host's max-age must not hide an edit); the HTTP cache may answer 304.
     const request = event.request;
     const response = await (request.mode === "navigate" ? fetch(request) : fetch(request, { cache: "no-cache" }));
-    event.waitUntil(storeIfGood(cache, event.request, response)); // stores a clone
+    event.waitUntil(storeIfNew(cache, request, response)); // a clone
     return response;
   } catch (error) {
     const hit = await cache.match(event.request, { ignoreSearch: event.request.mode === "navigate" });
