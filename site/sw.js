@@ -50,6 +50,7 @@ async function syncRuntime() {
     await copyCache(cache, await caches.open(name)); // complete, or not at all
     await caches.delete("incomplete-" + name);
   }
+  runtimeCache = null;
   for (const key of await caches.keys()) {
     if (![name, "incomplete-" + name, CODE_CACHE].includes(key)) await caches.delete(key);
   }
@@ -73,13 +74,17 @@ self.addEventListener("install", (event) => {
 
 self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim()));
 
+let runtimeCache = null; // while this worker runs: the complete runtime cache, looked up once
+
+async function openRuntimeCache() {
+  const name = (await caches.keys()).find((key) => key.startsWith(RUNTIME_PREFIX));
+  return name ? caches.open(name) : null;
+}
+
 async function runtimeFile(request) {
-  const names = (await caches.keys()).filter((key) => key.startsWith(RUNTIME_PREFIX));
-  for (const name of names) {
-    const hit = await (await caches.open(name)).match(request);
-    if (hit) return hit;
-  }
-  return fetch(request);
+  runtimeCache = runtimeCache || openRuntimeCache();
+  const hit = await (await runtimeCache)?.match(request);
+  return hit || fetch(request);
 }
 
 async function networkFirst(event) {
