@@ -72,7 +72,10 @@ self.addEventListener("install", (event) => {
   event.waitUntil(Promise.all([syncRuntime(), precacheCode()]).then(() => self.skipWaiting()));
 });
 
-self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim()));
+self.addEventListener("activate", (event) => {
+  // Navigation preload: the page's request leaves while this worker is still starting.
+  event.waitUntil(Promise.all([self.registration.navigationPreload?.enable(), self.clients.claim()]));
+});
 
 let runtimeCache = null; // while this worker runs: the complete runtime cache, looked up once
 
@@ -92,7 +95,9 @@ async function networkFirst(event) {
   try {
     // Always ask the server (a static host's max-age must not hide an edit); the HTTP cache may answer 304.
     const request = event.request;
-    const response = await (request.mode === "navigate" ? fetch(request) : fetch(request, { cache: "no-cache" }));
+    const response = await (request.mode === "navigate"
+      ? (await event.preloadResponse) || fetch(request)
+      : fetch(request, { cache: "no-cache" }));
     event.waitUntil(storeIfNew(cache, request, response)); // a clone
     return response;
   } catch (error) {
