@@ -58,3 +58,17 @@ for (const kind of ["error", "unhandledrejection"]) {
 import("./vendor/pyscript/core.js").catch((error) => {
   fail(`The Python runtime is missing (${error.message}). Run "python serve.py --vendor-only" once.`);
 });
+
+// The offline cache (sw.js), registered once the page is ready so that filling it (from the HTTP cache
+// by then) never competes with start-up. The page never waits for it; where it cannot register (plain
+// http on another host than localhost, a private window) the viewer works as before, online only.
+if ("serviceWorker" in navigator) {
+  const register = new MutationObserver(() => {
+    if (root.dataset.runtime !== "ready") return;
+    register.disconnect();
+    navigator.serviceWorker.register("sw.js").catch((error) => {
+      console.warn(`dicomview: no offline cache (${error.message})`);
+    });
+  });
+  register.observe(root, { attributes: true, attributeFilter: ["data-runtime"] });
+}

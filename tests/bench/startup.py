@@ -2,10 +2,11 @@
 """Where dicomview's start-up time goes (not a test): cold start and reload in headless Chromium, each
 split into steps on the page's own clock (performance.now, 0 = navigation start), medians of N runs.
 
-    .venv/bin/python tests/bench/startup.py [--runs 5]
+    .venv/bin/python tests/bench/startup.py [--runs 5] [--no-service-worker]
 
-Each run uses a new browser profile on disk, as a user's browser has. Steps come from Resource
-Timing (when each runtime file arrived) and the marks main.py sets
+Each run uses a new browser profile on disk, as a user's browser has. The reload waits until the
+offline cache (site/sw.js) controls the page, unless --no-service-worker blocks it (the 304 path).
+Steps come from Resource Timing (when each runtime file arrived) and the marks main.py sets
 (dicomview:main when PyScript runs it, :packages after loadPackage, :imported after the imports).
 """
 
@@ -47,6 +48,9 @@ READY_AT = """new MutationObserver(() => {
 }).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-runtime']});"""
 
 
+CONTROLLED = "navigator.serviceWorker.controller !== null"
+
+
 def load(page, action) -> dict[str, list[float]]:
     action()
     page.wait_for_function("window.readyAt !== undefined", timeout=READY_TIMEOUT_MS)
@@ -56,6 +60,7 @@ def load(page, action) -> dict[str, list[float]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--no-service-worker", action="store_true", help="block site/sw.js (reload revalidates)")
     args = parser.parse_args()
     proc, url = start_server(sys.executable, str(ROOT / "serve.py"), "--port", "0", "--no-vendor")
     runs: dict[str, list[dict]] = {"cold start": [], "reload": []}
@@ -64,10 +69,13 @@ def main() -> int:
             for _ in range(args.runs):  # a new profile on disk each run: empty caches, then a user's reload
                 with tempfile.TemporaryDirectory(prefix="dicomview-startup-") as profile:
                     context = p.chromium.launch_persistent_context(
-                        profile, executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                        profile, executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                        service_workers="block" if args.no_service_worker else "allow")
                     context.add_init_script(READY_AT)
                     page = context.new_page()
                     runs["cold start"].append(load(page, partial(page.goto, url)))
+                    if not args.no_service_worker:
+                        page.wait_for_function(CONTROLLED, timeout=READY_TIMEOUT_MS)
                     runs["reload"].append(load(page, page.reload))
                     context.close()
     finally:

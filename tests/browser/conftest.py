@@ -53,8 +53,10 @@ def server_url(served) -> str:
 
 
 def open_viewer(browser: Browser, url: str) -> Page:
-    """A new page at url, waited until Python marks it ready; every request is recorded on page.requests."""
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    """A new page at url, waited until Python marks it ready; every request is recorded on page.requests.
+    The offline cache is blocked: filling it (~30 MB) for every test's page costs the suite ~20 s, and
+    tests/browser/test_offline.py tests it."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800}, service_workers="block")
     page.requests = []
     page.errors = []
     page.on("request", lambda request: page.requests.append(request.url))

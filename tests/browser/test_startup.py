@@ -68,9 +68,10 @@ def test_files_opened_and_dropped_while_python_starts_are_shown_once_it_is_ready
 
 def test_a_reload_revalidates_the_runtime_instead_of_downloading_it(browser, server_url, tmp_path):
     """serve.py answers 304 to the browser's If-None-Match, so the reload moves (almost) no runtime bytes.
-    A profile on disk, as a user has: an incognito context's memory cache does not keep 10 MB entries."""
+    A profile on disk, as a user has: an incognito context's memory cache does not keep 10 MB entries.
+    The offline cache (site/sw.js, tests/browser/test_offline.py) is blocked: this is the path without it."""
     context = browser.browser_type.launch_persistent_context(
-        tmp_path / "profile", executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        tmp_path / "profile", executable_path=CHROMIUM, args=CHROMIUM_ARGS, service_workers="block")
     page = context.new_page()
     statuses: dict[str, list[int]] = {}
     page.on("response", lambda response: statuses.setdefault(response.url.rsplit("/", 1)[-1], []).append(

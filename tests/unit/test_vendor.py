@@ -149,6 +149,17 @@ def test_vendor_on_a_complete_copy_fetches_nothing(
     assert missing_or_wrong(vendor_copy, pins) == []
 
 
+def test_vendor_publishes_the_pins_for_the_service_worker(
+    vendor_copy: Path, pins: Pins, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """site/sw.js precaches every file of vendor/runtime_pins.json and names its cache by its sha256."""
+    NoNetwork(monkeypatch)
+    (vendor_copy / vendor.PUBLISHED_PINS).unlink(missing_ok=True)
+    vendor.vendor(vendor_copy, pins, log=lambda line: None)
+    assert json.loads((vendor_copy / vendor.PUBLISHED_PINS).read_text()) == pins.files
+    assert missing_or_wrong(vendor_copy, pins) == []
+
+
 def test_vendor_fetches_only_what_is_missing(
     vendor_copy: Path, pins: Pins, monkeypatch: pytest.MonkeyPatch
 ) -> None:

