@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from js import URL, document, requestAnimationFrame
+from js import URL, console, document, requestAnimationFrame
 from pyodide.ffi import create_once_callable
 
 from dicomview import tags
@@ -159,14 +159,23 @@ class ViewerPage:
     async def open_files(self, files) -> None:
         await self.library.open(chosen_entries(files))
 
-    def finish_opening(self, first_new: int) -> None:
-        """After images were added from index first_new on: arrange, list, show the first new one."""
-        new = self.session.images[first_new:]
-        self.session.arrange()
+    async def codecs_ready(self) -> None:
+        """Decoding waits for the WebAssembly codecs; one that failed to load is logged, not fatal."""
+        if self.codecs_loaded is None:
+            return
+        if not self.codecs_loaded.done():
+            self.status("Loading image decoders…")
+        for failure in await self.codecs_loaded:
+            console.warn(f"dicomview: codec unavailable: {failure}")
+
+    async def present(self, opened: list[OpenedImage], summary: str = "") -> None:
+        """After images were added and the session arranged: list them, then show the first one opened,
+        as separate tasks so the page answers input in between (issue 7)."""
         self.refresh_list()
-        if new:
-            self.show(self.session.images.index(new[0]))
-        self.status(f"{len(self.session.images)} image(s) open")
+        if opened:
+            await asyncio.sleep(0)
+            self.show(self.session.images.index(opened[0]))
+        self.status(f"{len(self.session.images)} image(s) open" + (f" · {summary}" if summary else ""))
 
     def show(self, index: int) -> None:
         outcome = self.session.render(index)

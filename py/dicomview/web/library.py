@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from js import Array, Promise, console, document, navigator
+from js import Array, Promise, document, navigator
 from pyodide.ffi import JsException, create_once_callable
 
 from dicomview.opening import PEEK_ABOVE_BYTES, TOO_LARGE, Batch, Entry, Skipped, diagnostics_text, skipped_summary
@@ -84,11 +84,7 @@ class Library:
 
     async def open(self, entries: list[Entry], directories=()) -> None:
         page = self.page
-        if page.codecs_loaded is not None and not page.codecs_loaded.done():
-            page.status("Loading image decoders…")
-        if page.codecs_loaded is not None:
-            for failure in await page.codecs_loaded:
-                console.warn(f"dicomview: codec unavailable: {failure}")
+        await page.codecs_ready()
         batch = Batch(page.session)
         batch.add(entries)
         for directory in directories:
@@ -101,12 +97,7 @@ class Library:
         await asyncio.sleep(0)  # the last file read, the list (arranged with it) and the first image are
         batch.finish()  # separate tasks: the page answers input in between (issue 7)
         self.report(batch)
-        page.refresh_list()
-        if batch.opened:
-            await asyncio.sleep(0)
-            page.show(page.session.images.index(batch.opened[0]))
-        summary = batch.summary()
-        page.status(f"{len(page.session.images)} image(s) open" + (f" · {summary}" if summary else ""))
+        await page.present(batch.opened, batch.summary())
 
     async def read(self, batch: Batch) -> None:
         """Read the batch one file at a time, with the count on the page, yielding to the browser often

@@ -190,8 +190,7 @@ class StudyBrowser:
 
     async def open_series(self, study_uid: str, series_uid: str) -> None:
         """Every instance through WADO-RS, one request each so the progress bar moves."""
-        if self.page.codecs_loaded is not None:
-            await self.page.codecs_loaded  # decoding waits for the WebAssembly codecs
+        await self.page.codecs_ready()
         progress = element("series-progress")
         instances = await self.query(dicomweb.instance_search_url(self.base, study_uid, series_uid),
                                      dicomweb.instance_rows, "Cannot list the images")
@@ -214,5 +213,7 @@ class StudyBrowser:
                     self.page.add_problem(outcome)
             progress.value = count
         progress.hidden = True
-        self.page.finish_opening(first_new)
+        new = self.page.session.images[first_new:]
+        self.page.session.arrange()
+        await self.page.present(new)
         self.status(f"Opened {len(instances)} image(s) of the series")
