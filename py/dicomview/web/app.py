@@ -19,7 +19,7 @@ from dicomview.session import OpenedImage, Problem, Session
 from dicomview.web import codecs
 from dicomview.web.annotation_layer import AnnotationLayer
 from dicomview.web.cine_player import CinePlayer
-from dicomview.web.dom import Listeners, element, make, put_pixels
+from dicomview.web.dom import Listeners, element, make, put_pixels, show_rendered
 from dicomview.web.gestures import Gestures
 from dicomview.web.library import Library, chosen_entries
 from dicomview.web.mpr import MprPage
@@ -189,18 +189,10 @@ class ViewerPage:
 
     # --- drawing ------------------------------------------------------------------------------
     def draw(self, image: OpenedImage, rendered: RenderedFrame) -> None:
-        put_pixels(self.canvas, rendered.rgba)
         self.render_count += 1
         window = rendered.window
-        attributes = {
-            "data-sop-instance-uid": image.sop_instance_uid,
-            "data-frame": str(image.frame),
-            "data-window-center": "" if window is None else f"{window.center:g}",
-            "data-window-width": "" if window is None else f"{window.width:g}",
-            "data-render-count": str(self.render_count),
-        }
-        for name, value in attributes.items():
-            self.canvas.setAttribute(name, value)
+        show_rendered(self.canvas, rendered.rgba, sop_instance_uid=image.sop_instance_uid, frame=image.frame,
+                      window=window, render_count=self.render_count)
         document.body.classList.add("has-image")
         info = element("image-info")
         info.replaceChildren()

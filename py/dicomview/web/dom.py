@@ -46,3 +46,20 @@ def put_pixels(canvas, rgba) -> None:
     finally:
         buffer.release()
         proxy.destroy()
+
+
+def show_rendered(canvas, rgba, *, sop_instance_uid: str, frame: int, window, render_count: int,
+                  **extra: str) -> None:
+    """Pixels to the canvas, then the automation contract's attributes (DESIGN §7) saying what they are:
+    the same for canvas#image and every canvas[data-view]; `extra` adds a view's own (data_x -> data-x)."""
+    put_pixels(canvas, rgba)
+    attributes = {
+        "data-sop-instance-uid": sop_instance_uid,
+        "data-frame": str(frame),
+        "data-window-center": "" if window is None else f"{window.center:g}",
+        "data-window-width": "" if window is None else f"{window.width:g}",
+        **{name.replace("_", "-"): value for name, value in extra.items()},
+        "data-render-count": str(render_count),
+    }
+    for name, value in attributes.items():
+        canvas.setAttribute(name, value)

@@ -18,7 +18,7 @@ from dicomview.mpr import LAYOUTS, SLAB_CHOICES, TOOLS, Mpr
 from dicomview.render import CUSTOM, modality_lut, voi_choices
 from dicomview.reslice import VIEWS
 from dicomview.volume import NotAVolume, build_volume
-from dicomview.web.dom import Listeners, element, make, put_pixels
+from dicomview.web.dom import Listeners, element, make, show_rendered
 
 SLAB_LABELS = {"none": "None", "mip": "MIP", "minip": "MinIP", "mean": "Mean"}
 CROSSHAIR_COLOUR = "#ffd23f"
@@ -291,24 +291,15 @@ class MprPage:
         mpr = self.mpr
         rendered = mpr.render(view)
         canvas = document.querySelector(f'canvas[data-view="{view}"]')
-        put_pixels(canvas, rendered.rgba)
         self.render_count += 1
         plane, index = mpr.planes[view], mpr.index(view)
         row, column = mpr.crosshair(view)
-        window = rendered.window
         source = self.images.get(mpr.volume.labels[index]) if plane.axis == 0 else None
-        attributes = {
-            "data-sop-instance-uid": str(source.get("SOPInstanceUID", "")) if source is not None else "",
-            "data-frame": str(index),
-            "data-slice-count": str(mpr.count(view)),
-            "data-window-center": "" if window is None else f"{window.center:g}",
-            "data-window-width": "" if window is None else f"{window.width:g}",
-            "data-crosshair": f"{row:.3f} {column:.3f}",
-            "data-plane": plane.label,
-            "data-render-count": str(self.render_count),
-        }
-        for name, value in attributes.items():
-            canvas.setAttribute(name, value)
+        show_rendered(canvas, rendered.rgba,
+                      sop_instance_uid=str(source.get("SOPInstanceUID", "")) if source is not None else "",
+                      frame=index, window=rendered.window, render_count=self.render_count,
+                      data_slice_count=str(mpr.count(view)), data_crosshair=f"{row:.3f} {column:.3f}",
+                      data_plane=plane.label)
         overlay = document.querySelector(f'canvas[data-overlay="{view}"]')
         self.draw_overlay(view, overlay, self.fit(view, canvas, overlay), row, column)
 
