@@ -29,15 +29,54 @@ document.getElementById("open-files").addEventListener("change", (event) => {
     event.target.value = ""; // choosing the same files again fires change again
   }
 });
+// Python runs in a worker (issue 7): its handlers run after the event has been dispatched, too late to
+// prevent the browser's own action or to read a drop. So the page does those two things here, at once:
+// it prevents the actions the viewer replaces, and keeps what was dropped on the event for Python.
 for (const name of ["dragenter", "dragover"]) {
-  addEventListener(name, (event) => starting() && event.preventDefault()); // else the browser opens the file
+  addEventListener(name, (event) => event.preventDefault()); // else the browser opens the file
 }
 addEventListener("drop", (event) => {
+  event.preventDefault();
   if (starting()) {
-    event.preventDefault();
     queue(event.dataTransfer.files);
+    return;
+  }
+  const files = [], directories = []; // the DataTransfer empties once the event is over
+  for (const item of event.dataTransfer.items) {
+    if (item.kind !== "file") continue;
+    const entry = item.webkitGetAsEntry ? item.webkitGetAsEntry() : null;
+    if (entry && entry.isDirectory) directories.push(entry);
+    else if (item.getAsFile()) files.push(item.getAsFile());
+  }
+  event.dicomviewDrop = { files, directories }; // library.py on_drop
+}, { capture: true });
+
+const imageShown = () => document.getElementById("image").hasAttribute("data-render-count");
+const overView = (event) => event.target instanceof Element && event.target.closest("canvas.mpr-overlay");
+const overImage = (event) =>
+  event.target instanceof Element && event.target.closest("#viewport") && !event.target.closest("#help") && imageShown();
+addEventListener("wheel", (event) => { // the wheel steps through images, not the page
+  if (overImage(event) || overView(event)) event.preventDefault();
+}, { passive: false });
+addEventListener("contextmenu", (event) => { // the right button drags (zoom, window)
+  if (overImage(event) || overView(event)) event.preventDefault();
+});
+addEventListener("pointerdown", (event) => { // a drag keeps its target when the pointer leaves it
+  const target = overView(event) || (overImage(event) && document.getElementById("viewport"));
+  if (target && event.button <= 2) {
+    target.setPointerCapture(event.pointerId);
+    event.preventDefault();
   }
 });
+const NAVIGATION_KEYS = new Set(["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "PageUp", "PageDown", "Home", "End", " "]);
+addEventListener("keydown", (event) => { // keys that step images or play cine, not scroll the page
+  const target = event.target instanceof Element ? event.target : document.body;
+  if (!NAVIGATION_KEYS.has(event.key) || event.ctrlKey || event.metaKey || event.altKey) return;
+  if (target.closest("input, select, textarea, button, summary, a[href], #help")) return;
+  if (imageShown() || target.closest("#mpr")) event.preventDefault();
+});
+addEventListener("submit", (event) => event.preventDefault()); // forms are handled by Python, never sent
+
 
 addEventListener("py:progress", (event) => {
   if (starting() && typeof event.detail === "string") {

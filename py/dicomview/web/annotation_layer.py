@@ -7,7 +7,7 @@ outside #stack, so zoom and pan move the image under it, not the texts.
 
 from __future__ import annotations
 
-from js import ResizeObserver
+from dicomview.web.host import ResizeObserver
 from pyodide.ffi import create_proxy
 
 from dicomview import annotations, viewstate

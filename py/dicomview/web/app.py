@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-from js import URL, console, document, requestAnimationFrame
-from pyodide.ffi import create_once_callable
+from js import console
+
+from dicomview.web.host import Once, document, local_files, window
+from dicomview.web.host import request_animation_frame as requestAnimationFrame
 
 from dicomview import tags
 from dicomview.overlays import frame_overlays, overlays_to_rgba
@@ -80,19 +82,20 @@ class ViewerPage:
         self.studies.attach()
 
     def on_open_files(self, event) -> None:
-        files = list(event.target.files)
-        event.target.value = ""  # choosing the same files again fires change again
-        self.spawn(self.open_files(files))
+        self.spawn(self.open_chosen(event.target))
+
+    async def open_chosen(self, input_element) -> None:
+        files = await local_files(input_element.files)
+        input_element.value = ""  # choosing the same files again fires change again
+        await self.open_files(files)
 
     def on_drag_over(self, event) -> None:
-        event.preventDefault()
-        document.body.classList.add("dragging")
+        document.body.classList.add("dragging")  # site/boot.js prevents the browser's own handling
 
     def on_drag_leave(self, event) -> None:
         document.body.classList.remove("dragging")
 
     def on_drop(self, event) -> None:
-        event.preventDefault()
         document.body.classList.remove("dragging")
         self.library.on_drop(event)
 
@@ -116,7 +119,7 @@ class ViewerPage:
         """Re-render the current image at the next animation frame: a drag's many moves, one render each."""
         if not self._render_pending:
             self._render_pending = True
-            requestAnimationFrame(create_once_callable(self._render_now))
+            requestAnimationFrame(self._render_now)
 
     def _render_now(self, timestamp=None) -> None:
         self._render_pending = False
@@ -146,18 +149,19 @@ class ViewerPage:
         name = image.file_name.rsplit(".", 1)[0] + (f"-frame{image.frame + 1}" if image.frames > 1 else "")
 
         def save(blob) -> None:
-            link = make("a", href=URL.createObjectURL(blob), download=f"{name}.png")
+            link = make("a", href=window.URL.createObjectURL(blob), download=f"{name}.png")
             link.click()
-            URL.revokeObjectURL(link.href)
+            window.URL.revokeObjectURL(link.href)
 
-        canvas.toBlob(create_once_callable(save), "image/png")
+        canvas.toBlob(Once(save), "image/png")
 
     def on_show_overlays(self, event) -> None:
         element("overlay").hidden = not event.target.checked
 
     # --- work ---------------------------------------------------------------------------------
     async def open_files(self, files) -> None:
-        await self.library.open(chosen_entries(files))
+        """Open Files of the page (a FileList or an array), read in this thread (host.local_files)."""
+        await self.library.open(chosen_entries(await local_files(files)))
 
     async def codecs_ready(self) -> None:
         """Decoding waits for the WebAssembly codecs; one that failed to load is logged, not fatal."""

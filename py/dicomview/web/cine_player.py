@@ -7,7 +7,7 @@ and renders it there and then, so a slow render skips frames and never piles ren
 
 from __future__ import annotations
 
-from js import requestAnimationFrame
+from dicomview.web.host import request_animation_frame as requestAnimationFrame
 from pyodide.ffi import create_proxy
 
 from dicomview import cine

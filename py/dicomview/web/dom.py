@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from js import ImageData, Object, document
+from js import Object, Uint8ClampedArray
+
+from dicomview.web.host import ImageData, document
 from pyodide.ffi import create_proxy, to_js
 
 
@@ -35,14 +37,15 @@ class Listeners:
 
 
 def put_pixels(canvas, rgba) -> None:
-    """Hand the RGBA array to the canvas without a Python-side copy (PyProxy.getBuffer)."""
+    """Hand the RGBA array to the page's canvas: one copy out of the heap, which the browser clones across."""
     rows, columns = rgba.shape[:2]
     if canvas.width != columns or canvas.height != rows:
         canvas.width, canvas.height = columns, rows
     proxy = create_proxy(rgba)
     buffer = proxy.getBuffer("u8clamped")
     try:
-        canvas.getContext("2d").putImageData(ImageData.new(buffer.data, columns, rows), 0, 0)
+        pixels = Uint8ClampedArray.new(buffer.data)  # this image only: the view's buffer is the whole heap
+        canvas.getContext("2d").putImageData(ImageData.new(pixels, columns, rows), 0, 0)
     finally:
         buffer.release()
         proxy.destroy()

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from js import Object, document
+from js import Object
+
+from dicomview.web.host import document
 from pyodide.ffi import to_js
 
 from dicomview import viewstate
@@ -63,11 +65,11 @@ class Gestures:
         for name, handler in (
             ("pointerdown", self.on_pointer_down), ("pointermove", self.on_pointer_move),
             ("pointerup", self.on_pointer_up), ("pointercancel", self.on_pointer_up),
-            ("dblclick", self.on_double_click), ("contextmenu", lambda event: event.preventDefault()),
+            ("dblclick", self.on_double_click),
             ("pointerleave", self.on_pointer_leave),
         ):
             self.listeners.on(viewport, name, handler)
-        self.listeners.on(viewport, "wheel", self.on_wheel, passive=False)  # it must preventDefault
+        self.listeners.on(viewport, "wheel", self.on_wheel)  # site/boot.js keeps the page from scrolling
         self.listeners.on(document, "keydown", self.on_key)
         self.listeners.on(element("help-close"), "click", lambda event: self.toggle_help(False))
 
@@ -89,9 +91,7 @@ class Gestures:
             return
         low, high = rendered.value_range
         start = rendered.window or min_max_window(low, high)
-        self.drag = Drag(mode, event.clientX, event.clientY, self.view, start, high - low)
-        event.currentTarget.setPointerCapture(event.pointerId)
-        event.preventDefault()
+        self.drag = Drag(mode, event.clientX, event.clientY, self.view, start, high - low)  # captured: boot.js
 
     def focus_view(self, event=None) -> None:
         """Give the keys to the image (Space plays, not presses a button); for a list's click only when it
@@ -107,8 +107,6 @@ class Gestures:
         if len(self.touches) == 2:
             ids = tuple(self.touches)
             self.drag = Pinch(ids, tuple(self.from_centre(*self.touches[i]) for i in ids), self.view)
-            event.currentTarget.setPointerCapture(event.pointerId)
-        event.preventDefault()
         return True
 
     def from_centre(self, x: float, y: float) -> Point:
@@ -156,7 +154,6 @@ class Gestures:
     def on_wheel(self, event) -> None:
         if self.page.current_image() is None:
             return
-        event.preventDefault()
         if event.ctrlKey:
             x, y = self.from_centre(event.clientX, event.clientY)
             self.set_view(viewstate.zoom_about(self.view, viewstate.wheel_zoom_factor(event.deltaY), x, y))
@@ -170,6 +167,8 @@ class Gestures:
             event.preventDefault()
             return
         if event.target.closest("input, select, textarea") is not None or event.ctrlKey or event.metaKey:
+            return
+        if getattr(event, "dicomviewHandled", None):  # the volume views took it (web/mpr.py on_key)
             return
         key = event.key
         if key in ACTIVATION_KEYS and event.target.closest("button, summary, a[href]") is not None:

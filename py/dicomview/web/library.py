@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import time
 
-from js import Array, Promise, document, navigator
+from js import Promise
+
+from dicomview.web.host import document, local_files, navigator, window
 from pyodide.ffi import JsException, create_once_callable
 
 from dicomview.opening import PEEK_ABOVE_BYTES, TOO_LARGE, Batch, Entry, Skipped, diagnostics_text, skipped_summary
@@ -37,7 +39,7 @@ def js_call(function, *args):
 
 async def walk(directory) -> list[Entry]:
     """Every file under a dropped FileSystemDirectoryEntry; readEntries gives at most 100 per call."""
-    entries, pending = [], [directory]
+    paths, files, pending = [], [], [directory]
     while pending:
         reader = pending.pop().createReader()
         while children := list(await js_call(reader.readEntries)):
@@ -45,8 +47,11 @@ async def walk(directory) -> list[Entry]:
                 if child.isDirectory:
                     pending.append(child)
                 else:
-                    entries.append(Entry(child.fullPath.lstrip("/"), chosen=False, handle=await js_call(child.file)))
-    return sorted(entries, key=lambda entry: entry.path)
+                    paths.append(child.fullPath.lstrip("/"))
+                    files.append(await js_call(child.file))
+    handles = await local_files(window.Array.of(*files))
+    return sorted((Entry(path, chosen=False, handle=handle) for path, handle in zip(paths, handles)),
+                  key=lambda entry: entry.path)
 
 
 class Library:
@@ -65,22 +70,22 @@ class Library:
 
     # --- opening ------------------------------------------------------------------------------
     def on_open_folder(self, event) -> None:
-        entries = folder_entries(event.target.files)
-        event.target.value = ""
-        self.page.spawn(self.open(entries))
+        self.page.spawn(self.open_folder(event.target))
+
+    async def open_folder(self, input_element) -> None:
+        entries = folder_entries(await local_files(input_element.files))
+        input_element.value = ""
+        await self.open(entries)
 
     def on_drop(self, event) -> None:
-        """Dropped files and folders. The items must be read now: the DataTransfer empties after the event."""
-        entries, directories = [], []
-        for item in Array.from_(event.dataTransfer.items or []):
-            if item.kind != "file":
-                continue
-            fs_entry = item.webkitGetAsEntry() if hasattr(item, "webkitGetAsEntry") else None
-            if fs_entry is not None and fs_entry.isDirectory:
-                directories.append(fs_entry)
-            elif (file := item.getAsFile()) is not None:
-                entries.extend(chosen_entries([file]))
-        self.page.spawn(self.open(entries, directories))
+        """Dropped files and folders, as site/boot.js took them from the DataTransfer during the event
+        (it empties afterwards, and this handler may run later, in the worker)."""
+        dropped = event.dicomviewDrop
+        if dropped:
+            self.page.spawn(self.open_dropped(dropped.files, list(dropped.directories)))
+
+    async def open_dropped(self, files, directories: list) -> None:
+        await self.open(chosen_entries(await local_files(files)), directories)
 
     async def open(self, entries: list[Entry], directories=()) -> None:
         page = self.page

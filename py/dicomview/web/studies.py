@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import urllib.parse
 
-from js import URL, document, location
+from js import URL
+
+from dicomview.web.host import document, location
 from pyodide.http import pyfetch
 
 from dicomview import dicomweb
@@ -112,8 +114,7 @@ class StudyBrowser:
         if study and study in self.studies:
             await self.list_series(study)
 
-    def on_search(self, event) -> None:
-        event.preventDefault()
+    def on_search(self, event) -> None:  # site/boot.js keeps the form from being sent
         fields = {field: element(input_id).value for input_id, field in SEARCH_FIELDS.items()}
         self.page.spawn(self.search(dicomweb.StudyQuery(**fields)))
 

@@ -3,7 +3,7 @@ and copying to the clipboard: one row's value with its button, or every row show
 
 from __future__ import annotations
 
-from js import navigator
+from dicomview.web.host import navigator
 from pyodide.ffi import create_once_callable
 
 from dicomview import tags

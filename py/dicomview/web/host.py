@@ -1,0 +1,258 @@
+"""The page's objects for Python running in PyScript's worker (issue 7): decoding and rendering never
+hold up the page, which only forwards events and draws what comes back.
+
+Why not PyScript's own `window`/`document` proxies: every new object they hand to Python (an element,
+an event, a rect) costs Pyodide ~30 property probes across the thread boundary to classify it, ~4 ms
+each here (`tests/bench/README.md`, "Python in a worker"). Here the page keeps its objects in a table
+(site/bridge.js) and Python holds their numbers: one synchronous call per property read, write or
+method call, with plain JSON in both directions; typed arrays travel beside it, cloned by the browser.
+Callbacks (listeners, requestAnimationFrame, promises) come back as numbered calls of `_dispatch`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import js
+from pyodide.ffi import JsDoubleProxy, JsProxy, create_proxy
+from pyscript import RUNNING_IN_WORKER as IN_WORKER
+from pyscript import window as _pyscript_window
+
+URL = js.URL  # the worker's own: a URL is plain data
+
+_bridge = _pyscript_window.dicomviewBridge if IN_WORKER else js.dicomviewBridge
+_get, _set, _call, _construct, _apply, _items, _release = (
+    _bridge.get, _bridge.set, _bridge.call, _bridge.construct, _bridge.apply, _bridge.items, _bridge.release)
+_METHODS: set[str] = set()  # property names seen to hold functions: no read is needed before calling them
+_released: list[int] = []
+_callbacks: dict[int, tuple[Callable, bool]] = {}  # number -> (callable, called once)
+_callback_numbers: dict[int, int] = {}  # id(persistent callable) -> number
+_next_callback = [0]
+
+
+class PageError(Exception):
+    """A JavaScript exception thrown on the page by something Python asked for."""
+
+
+class Once:
+    """A callback the page calls at most once (animation frames, promise settlements, toBlob)."""
+
+    def __init__(self, function: Callable) -> None:
+        self.function = function
+
+
+def _callback(function: Callable, once: bool) -> dict:
+    if not once and id(function) in _callback_numbers:
+        return {"c": _callback_numbers[id(function)]}
+    _next_callback[0] += 1
+    number = _next_callback[0]
+    _callbacks[number] = (function, once)
+    if not once:
+        _callback_numbers[id(function)] = number
+    return {"c": number}
+
+
+def _encode(value: Any, extras: list) -> Any:
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, float)):
+        return value if value == value and abs(value) != float("inf") else {"n": str(value)}
+    if isinstance(value, PageObject):
+        return {"h": value._number}
+    if isinstance(value, PageMethod):
+        return {"h": value._handle()._number}
+    if isinstance(value, dict):
+        return {"o": {str(key): _encode(item, extras) for key, item in value.items()}}
+    if isinstance(value, (list, tuple)):
+        return {"l": [_encode(item, extras) for item in value]}
+    if isinstance(value, Once):
+        return _callback(value.function, once=True)
+    if isinstance(value, JsDoubleProxy):  # create_proxy(f): a listener kept for the page's lifetime
+        return _callback(value.unwrap(), once=False)
+    if isinstance(value, JsProxy):
+        if value.typeof == "function":  # a worker function (a promise's resolve): called once
+            return _callback(value, once=True)
+        if js.ArrayBuffer.isView(value) or value.typeof != "object" or hasattr(value, "size"):
+            extras.append(value)  # typed arrays, Blobs, Files: cloned by the browser, not as JSON
+            return {"x": len(extras) - 1}
+        return _encode(value.to_py(), extras)
+    if callable(value):
+        return _callback(value, once=False)
+    raise TypeError(f"cannot hand {type(value).__name__} to the page")
+
+
+def _arguments(values) -> tuple[str, Any]:
+    extras: list = []
+    encoded = json.dumps([_encode(value, extras) for value in values])
+    return encoded, (js.Array.from_(extras) if extras else None)
+
+
+def _decode(text: str, missing: str | None = None) -> Any:
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        return value
+    if "h" in value:
+        return PageObject(value["h"])
+    if "u" in value:
+        return None
+    if "n" in value:
+        return float(value["n"])
+    if "l" in value:
+        return [_decode(json.dumps(item)) for item in value["l"]]
+    if "e" in value:
+        raise PageError(value["e"])
+    if "m" in value:
+        raise AttributeError(missing)
+    raise ValueError(f"unexpected answer from the page: {text[:80]}")
+
+
+def _flush_released() -> None:
+    if len(_released) >= 256:
+        numbers = json.dumps(_released)
+        _released.clear()
+        _release(numbers)
+
+
+class PageObject:
+    """One object of the page, by number: attribute reads, writes and calls go to the page."""
+
+    __slots__ = ("_number",)
+
+    def __init__(self, number: int) -> None:
+        object.__setattr__(self, "_number", number)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        name = "from" if name == "from_" else name  # Array.from: a Python keyword
+        if name in _METHODS:
+            return PageMethod(self, name)
+        _flush_released()
+        value = json.loads(_get(self._number, name))
+        if isinstance(value, dict) and "fn" in value:
+            _METHODS.add(name)
+            return PageMethod(self, name)
+        return _decode(json.dumps(value), missing=name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        encoded, extras = _arguments([value])
+        _decode(_set(self._number, name, encoded, extras))
+
+    def __call__(self, *args: Any) -> Any:
+        return _decode(_apply(self._number, *_arguments(args)))
+
+    def new(self, *args: Any) -> Any:
+        return _decode(_construct(self._number, None, *_arguments(args)))
+
+    def __getitem__(self, key: int | str) -> Any:
+        return getattr(self, str(key))
+
+    def __iter__(self):
+        return iter(_decode(_items(self._number)))
+
+    def __len__(self) -> int:
+        return int(self.length)
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __await__(self):
+        future = asyncio.get_running_loop().create_future()
+
+        def settle(outcome: Callable) -> Callable:
+            return lambda value=None: None if future.done() else outcome(value)
+
+        fail = settle(lambda error: future.set_exception(PageError(str(error))))
+        self.then(Once(settle(future.set_result)), Once(fail))
+        return future.__await__()
+
+    def __del__(self) -> None:
+        if self._number > 2:  # 1 and 2 are the page's window and document
+            _released.append(self._number)
+
+
+class PageMethod:
+    """`page_object.name` where that is a function: called as a method, constructed, or read further."""
+
+    __slots__ = ("_owner", "_name")
+
+    def __init__(self, owner: PageObject, name: str) -> None:
+        self._owner, self._name = owner, name
+
+    def __call__(self, *args: Any) -> Any:
+        return _decode(_call(self._owner._number, self._name, *_arguments(args)))
+
+    def new(self, *args: Any) -> Any:
+        return _decode(_construct(self._owner._number, self._name, *_arguments(args)))
+
+    def _handle(self) -> PageObject:
+        return _decode(_get(self._owner._number, self._name + "\0"))  # "\0": the function itself
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self._handle(), name)
+
+
+def _dispatch(number: int, arguments: str) -> None:
+    """The page calls a callback Python gave it (site/bridge.js)."""
+    entry = _callbacks.get(number)
+    if entry is None:
+        return
+    function, once = entry
+    if once:
+        del _callbacks[number]
+    try:
+        function(*[_decode(json.dumps(item)) for item in json.loads(arguments)])
+    except Exception:
+        js.console.error(f"dicomview: {traceback.format_exc()}")
+
+
+_dispatcher = create_proxy(_dispatch)
+_bridge.connect(_dispatcher)
+
+window = PageObject(1)
+document = PageObject(2)
+navigator = window.navigator
+location = window.location
+performance = window.performance
+ImageData = window.ImageData
+ResizeObserver = window.ResizeObserver
+
+
+def request_animation_frame(callback: Callable) -> None:
+    """Run `callback` before the page's next paint."""
+    window.requestAnimationFrame(Once(callback))
+
+
+import_module = js.Function.new("url", "return import(url)")  # Python cannot write import()
+
+_files_channel = None
+_files_waiting: dict[int, asyncio.Future] = {}
+
+
+def _files_arrived(event) -> None:
+    future = _files_waiting.pop(event.data.ticket, None)
+    if future is not None and not future.done():
+        future.set_result(list(event.data.files))
+
+
+async def local_files(files) -> list:
+    """The page's File objects (a FileList or an array, as a PageObject) as this thread's own, to read
+    here: the page posts the Files (handles, not their bytes) on a BroadcastChannel whose name only
+    this page knows (site/bridge.js dicomviewShareFiles), and they arrive as the worker's."""
+    global _files_channel
+    if _files_channel is None:
+        _files_channel = js.BroadcastChannel.new(window.dicomviewFileChannel)
+        _files_channel.onmessage = create_proxy(_files_arrived)
+    ticket = 1
+    while ticket in _files_waiting:
+        ticket += 1
+    future = asyncio.get_running_loop().create_future()
+    _files_waiting[ticket] = future
+    window.dicomviewShareFiles(ticket, files)
+    return await future
