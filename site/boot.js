@@ -68,13 +68,18 @@ addEventListener("pointerdown", (event) => { // a drag keeps its target when the
     event.preventDefault();
   }
 });
-const NAVIGATION_KEYS = new Set(["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "PageUp", "PageDown", "Home", "End", " "]);
-addEventListener("keydown", (event) => { // keys that step images or play cine, not scroll the page
+// The shortcut keys come from Python (web/gestures.py publish_keys) once it is ready.
+const isShortcut = (event) => {
+  const keys = globalThis.dicomviewShortcuts;
+  if (!keys || event.ctrlKey || event.metaKey || event.altKey) return false;
   const target = event.target instanceof Element ? event.target : document.body;
-  if (!NAVIGATION_KEYS.has(event.key) || event.ctrlKey || event.metaKey || event.altKey) return;
-  if (target.closest("input, select, textarea, button, summary, a[href], #help")) return;
-  if (imageShown() || target.closest("#mpr")) event.preventDefault();
-});
+  if (event.key === "Escape" && !document.getElementById("help").hidden) return true;
+  if (target.closest("input, select, textarea")) return false;
+  if ((event.key === " " || event.key === "Enter") && target.closest("button, summary, a[href]")) return false;
+  if (target.closest("#mpr")) return keys.volume.includes(event.key);
+  return keys.anyTime.includes(event.key) || (imageShown() && keys.image.includes(event.key));
+};
+addEventListener("keydown", (event) => { if (isShortcut(event)) event.preventDefault(); });
 addEventListener("submit", (event) => event.preventDefault()); // forms are handled by Python, never sent
 
 

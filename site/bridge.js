@@ -4,6 +4,7 @@
 const objects = new Map([[1, globalThis], [2, document]]);
 let nextNumber = 3;
 let dispatch = () => {};
+let inflight = 0; // callbacks sent to Python that it has not finished
 
 function out(value) {
   if (value === undefined) return { u: 1 };
@@ -25,7 +26,10 @@ function into(value, extras) {
   if ("n" in value) return Number(value.n);
   if ("c" in value) {
     const number = value.c;
-    return (...args) => { dispatch(number, JSON.stringify(args.map(out))); };
+    return (...args) => {
+      inflight += 1;
+      Promise.resolve(dispatch(number, JSON.stringify(args.map(out)))).finally(() => { inflight -= 1; });
+    };
   }
   throw new TypeError(`unexpected value from Python: ${JSON.stringify(value)}`);
 }
@@ -41,6 +45,9 @@ function answer(work) {
 
 globalThis.dicomviewBridge = {
   connect(dispatcher) { dispatch = dispatcher; },
+  busy: 0, // Python's own pending work (tasks, animation frames), set by host.py
+  // Nothing sent to Python is still being handled: what tests and tools wait for after an input.
+  get idle() { return inflight === 0 && this.busy === 0; },
   get: (number, name) => answer(() => {
     const target = objects.get(number);
     if (name.endsWith("\0")) return out(target[name.slice(0, -1)]);

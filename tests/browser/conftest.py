@@ -65,6 +65,7 @@ def open_viewer(browser: Browser, url: str) -> Page:
     page.wait_for_function("document.documentElement.dataset.runtime !== 'loading'", timeout=READY_TIMEOUT_MS)
     runtime = page.evaluate("document.documentElement.dataset.runtime")
     assert runtime == "ready", page.locator("#status-text").text_content()
+    settle(page)
     return page
 
 
@@ -75,6 +76,12 @@ def viewer(browser, server_url) -> Iterator[Page]:
     page.close()
 
 
+def settle(page: Page) -> None:
+    """Wait until Python, in its worker, has handled every input so far and finished what they started
+    (site/bridge.js dicomviewBridge.idle): the page answers at once, its Python a moment later."""
+    page.wait_for_function("globalThis.dicomviewBridge && globalThis.dicomviewBridge.idle", timeout=60_000)
+
+
 def render_count(page: Page) -> int:
     return int(page.get_attribute("canvas#image", "data-render-count") or 0)
 
@@ -82,10 +89,12 @@ def render_count(page: Page) -> int:
 def wait_for_render_after(page: Page, count: int) -> None:
     page.wait_for_function(
         f"Number(document.querySelector('canvas#image').dataset.renderCount || 0) > {count}", timeout=60_000)
+    settle(page)
 
 
 def canvas_rgba(page: Page, selector: str = "canvas#image") -> np.ndarray:
     """The canvas backing store as (height, width, 4) uint8, read with getImageData."""
+    settle(page)
     encoded = page.evaluate(
         """(selector) => {
             const canvas = document.querySelector(selector);
@@ -103,4 +112,5 @@ def canvas_rgba(page: Page, selector: str = "canvas#image") -> np.ndarray:
 
 
 def problem_lines(page: Page) -> list[str]:
+    settle(page)
     return page.eval_on_selector_all("#messages li", "items => items.map(item => item.textContent)")

@@ -10,10 +10,11 @@ from collections import Counter
 
 from js import console
 
-from dicomview.web.host import Once, document, local_files, window
+from dicomview.web.host import Once, busy, document, local_files, window
 from dicomview.web.host import request_animation_frame as requestAnimationFrame
 
 from dicomview import tags
+from dicomview.mpr import VOLUME_KEYS
 from dicomview.overlays import frame_overlays, overlays_to_rgba
 from dicomview.render import CUSTOM, RenderedFrame, frame_view, voi_choices
 from dicomview.series import series_label
@@ -21,7 +22,7 @@ from dicomview.session import OpenedImage, Problem, Session
 from dicomview.web import codecs
 from dicomview.web.annotation_layer import AnnotationLayer
 from dicomview.web.cine_player import CinePlayer
-from dicomview.web.dom import Listeners, element, make, put_pixels, show_rendered
+from dicomview.web.dom import Listeners, announce_render, element, make, put_pixels, show_rendered
 from dicomview.web.gestures import Gestures
 from dicomview.web.library import Library, chosen_entries
 from dicomview.web.mpr import MprPage
@@ -58,7 +59,12 @@ class ViewerPage:
     def spawn(self, coroutine) -> None:
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        busy(+1)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task) -> None:
+        self._tasks.discard(task)
+        busy(-1)
 
     # --- events -------------------------------------------------------------------------------
     def attach(self) -> None:
@@ -80,6 +86,7 @@ class ViewerPage:
         self.mpr.attach()
         self.studies = StudyBrowser(self)  # DICOMweb study browser (web/studies.py)
         self.studies.attach()
+        self.gestures.publish_keys(VOLUME_KEYS)
 
     def on_open_files(self, event) -> None:
         self.spawn(self.open_chosen(event.target))
@@ -196,7 +203,7 @@ class ViewerPage:
         self.render_count += 1
         window = rendered.window
         show_rendered(self.canvas, rendered.rgba, sop_instance_uid=image.sop_instance_uid, frame=image.frame,
-                      window=window, render_count=self.render_count)
+                      window=window)
         document.body.classList.add("has-image")
         info = element("image-info")
         info.replaceChildren()
@@ -221,6 +228,7 @@ class ViewerPage:
             self._tags_for = image
             self.tag_browser.show(tags.tag_rows(image.dataset))
         self.mpr.offer(image)
+        announce_render(self.canvas, self.render_count)
 
     def draw_overlays(self, image: OpenedImage) -> None:
         """The annotation layer: overlay planes of this frame, drawn above canvas#image, never into it."""

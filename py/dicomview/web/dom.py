@@ -51,10 +51,10 @@ def put_pixels(canvas, rgba) -> None:
         proxy.destroy()
 
 
-def show_rendered(canvas, rgba, *, sop_instance_uid: str, frame: int, window, render_count: int,
-                  **extra: str) -> None:
+def show_rendered(canvas, rgba, *, sop_instance_uid: str, frame: int, window, **extra: str) -> None:
     """Pixels to the canvas, then the automation contract's attributes (DESIGN §7) saying what they are:
-    the same for canvas#image and every canvas[data-view]; `extra` adds a view's own (data_x -> data-x)."""
+    the same for canvas#image and every canvas[data-view]; `extra` adds a view's own (data_x -> data-x).
+    The render is announced (data-render-count) by `announce_render` once everything drawn with it is."""
     put_pixels(canvas, rgba)
     attributes = {
         "data-sop-instance-uid": sop_instance_uid,
@@ -62,7 +62,13 @@ def show_rendered(canvas, rgba, *, sop_instance_uid: str, frame: int, window, re
         "data-window-center": "" if window is None else f"{window.center:g}",
         "data-window-width": "" if window is None else f"{window.width:g}",
         **{name.replace("_", "-"): value for name, value in extra.items()},
-        "data-render-count": str(render_count),
     }
     for name, value in attributes.items():
         canvas.setAttribute(name, value)
+
+
+def announce_render(canvas, render_count: int) -> None:
+    """The contract's signal that a render and all that goes with it (info, controls, annotations) is on the
+    page: tests and tools wait for it. Python runs in a worker, so the page shows each step as it comes,
+    and this one must come last."""
+    canvas.setAttribute("data-render-count", str(render_count))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from js import Object
 
-from dicomview.web.host import document
+from dicomview.web.host import document, window
 from pyodide.ffi import to_js
 
 from dicomview import viewstate
@@ -26,6 +26,10 @@ from dicomview.web.dom import Listeners, element
 PREVIOUS_KEYS = ("ArrowUp", "ArrowLeft", "PageUp")
 NEXT_KEYS = ("ArrowDown", "ArrowRight", "PageDown")
 ACTIVATION_KEYS = (" ", "Enter")  # on a focused button these press it: leave them to the button
+# The keys on_key acts on: those with an image shown, and those at any time. The page (site/boot.js) prevents
+# their default action, which Python in its worker would do too late.
+IMAGE_KEYS = ("r", "R", "i", "I", "f", "F", "h", "H", "v", "V", "1", *PREVIOUS_KEYS, *NEXT_KEYS)
+ANY_TIME_KEYS = ("?", "Escape")
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,11 @@ class Gestures:
         self.listeners.on(viewport, "wheel", self.on_wheel)  # site/boot.js keeps the page from scrolling
         self.listeners.on(document, "keydown", self.on_key)
         self.listeners.on(element("help-close"), "click", lambda event: self.toggle_help(False))
+
+    def publish_keys(self, volume_keys) -> None:
+        """Tell the page which keys are shortcuts (after every part added its key_actions)."""
+        window.dicomviewShortcuts = {"anyTime": list(ANY_TIME_KEYS),
+                                     "image": [*IMAGE_KEYS, *self.key_actions], "volume": list(volume_keys)}
 
     # --- pointer --------------------------------------------------------------------------------
     def on_pointer_down(self, event) -> None:

@@ -224,9 +224,29 @@ ImageData = window.ImageData
 ResizeObserver = window.ResizeObserver
 
 
+_bridge_on_page = window.dicomviewBridge
+_busy = [0]
+
+
+def busy(delta: int) -> None:
+    """Count Python's pending work on the page (dicomviewBridge.idle): tests wait for it after an input."""
+    before = _busy[0]
+    _busy[0] += delta
+    if (before == 0) != (_busy[0] == 0):
+        _bridge_on_page.busy = _busy[0]
+
+
 def request_animation_frame(callback: Callable) -> None:
     """Run `callback` before the page's next paint."""
-    window.requestAnimationFrame(Once(callback))
+
+    def run(*args) -> None:
+        try:
+            callback(*args)
+        finally:
+            busy(-1)
+
+    busy(+1)
+    window.requestAnimationFrame(Once(run))
 
 
 import_module = js.Function.new("url", "return import(url)")  # Python cannot write import()

@@ -18,7 +18,7 @@ from dicomview.mpr import LAYOUTS, SLAB_CHOICES, TOOLS, Mpr
 from dicomview.render import CUSTOM, modality_lut, voi_choices
 from dicomview.reslice import VIEWS
 from dicomview.volume import NotAVolume, build_volume
-from dicomview.web.dom import Listeners, element, make, show_rendered
+from dicomview.web.dom import Listeners, announce_render, element, make, show_rendered
 
 SLAB_LABELS = {"none": "None", "mip": "MIP", "minip": "MinIP", "mean": "Mean"}
 CROSSHAIR_COLOUR = "#ffd23f"
@@ -291,11 +291,12 @@ class MprPage:
         source = self.images.get(mpr.volume.labels[index]) if plane.axis == 0 else None
         show_rendered(canvas, rendered.rgba,
                       sop_instance_uid=str(source.get("SOPInstanceUID", "")) if source is not None else "",
-                      frame=index, window=rendered.window, render_count=self.render_count,
+                      frame=index, window=rendered.window,
                       data_slice_count=str(mpr.count(view)), data_crosshair=f"{row:.3f} {column:.3f}",
                       data_plane=plane.label)
         overlay = document.querySelector(f'canvas[data-overlay="{view}"]')
         self.draw_overlay(view, overlay, self.fit(view, canvas, overlay), row, column)
+        announce_render(canvas, self.render_count)
 
     def fit(self, view: str, canvas, overlay) -> tuple[float, float]:
         """CSS size in true proportions (physical mm), as large as the pane allows; returns it."""
