@@ -7,6 +7,7 @@ browser and cannot work here. Python starts once per module and the page is reus
 from __future__ import annotations
 
 import base64
+import functools
 import re
 import signal
 import subprocess
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, BrowserContext, Keyboard, Locator, Mouse, Page, Touchscreen
 
 from chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: F401  (re-exported for the benchmarks)
 
@@ -76,10 +77,56 @@ def viewer(browser, server_url) -> Iterator[Page]:
     page.close()
 
 
+IDLE = "!globalThis.dicomviewBridge || globalThis.dicomviewBridge.idle"
+
+
 def settle(page: Page) -> None:
     """Wait until Python, in its worker, has handled every input so far and finished what they started
     (site/bridge.js dicomviewBridge.idle): the page answers at once, its Python a moment later."""
-    page.wait_for_function("globalThis.dicomviewBridge && globalThis.dicomviewBridge.idle", timeout=60_000)
+    if not page.is_closed():
+        page.wait_for_function(IDLE, timeout=60_000)
+
+
+def _settling(method, page_of):
+    """An input method that returns once the page's Python has handled the input: Playwright waits for an
+    element before acting on it, this waits for the effect after (Python runs in a worker, issue 7)."""
+
+    @functools.wraps(method)
+    def act(self, *args, **kwargs):
+        result = method(self, *args, **kwargs)
+        page = page_of(self)
+        if page is not None:
+            settle(page)
+        return result
+
+    return act
+
+
+INPUTS = ("click", "dblclick", "fill", "press", "type", "check", "uncheck", "select_option", "set_input_files",
+          "hover", "dispatch_event", "tap", "set_checked", "press_sequentially", "drag_to")
+def _devices_know_their_page(new_page):
+    @functools.wraps(new_page)
+    def make(self, *args, **kwargs):
+        page = new_page(self, *args, **kwargs)
+        for device in (page.keyboard, page.mouse, page.touchscreen):
+            device.viewer_page = page  # their inputs wait for Python too (_settling)
+        return page
+
+    return make
+
+
+Browser.new_page = _devices_know_their_page(Browser.new_page)
+BrowserContext.new_page = _devices_know_their_page(BrowserContext.new_page)
+for _cls, _names, _page_of in (
+    (Page, INPUTS + ("drag_and_drop",), lambda page: page),
+    (Locator, INPUTS, lambda locator: locator.page),
+    (Keyboard, ("press", "type", "down", "up", "insert_text"), lambda keyboard: getattr(keyboard, "viewer_page", None)),
+    (Mouse, ("move", "down", "up", "click", "dblclick", "wheel"), lambda mouse: getattr(mouse, "viewer_page", None)),
+    (Touchscreen, ("tap",), lambda touchscreen: getattr(touchscreen, "viewer_page", None)),
+):
+    for _name in _names:
+        if hasattr(_cls, _name):
+            setattr(_cls, _name, _settling(getattr(_cls, _name), _page_of))
 
 
 def render_count(page: Page) -> int:

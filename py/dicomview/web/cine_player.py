@@ -109,7 +109,7 @@ class CinePlayer:
     def schedule(self) -> None:
         if not self._scheduled:
             self._scheduled = True
-            requestAnimationFrame(self._tick)
+            requestAnimationFrame(self._tick, pending=False)  # playing is not work pending
 
     def tick(self, timestamp: float) -> None:
         self._scheduled = False

@@ -236,8 +236,12 @@ def busy(delta: int) -> None:
         _bridge_on_page.busy = _busy[0]
 
 
-def request_animation_frame(callback: Callable) -> None:
-    """Run `callback` before the page's next paint."""
+def request_animation_frame(callback: Callable, *, pending: bool = True) -> None:
+    """Run `callback` before the page's next paint; `pending`: the page is not idle until it has run
+    (a render asked for; not cine's endless frames)."""
+    if not pending:
+        window.requestAnimationFrame(Once(callback))
+        return
 
     def run(*args) -> None:
         try:
