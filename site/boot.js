@@ -99,9 +99,42 @@ for (const kind of ["error", "unhandledrejection"]) {
   });
 }
 
-import("./vendor/pyscript/core.js").catch((error) => {
-  fail(`The Python runtime is missing (${error.message}). Run "python serve.py --vendor-only" once.`);
-});
+// Python runs in a worker that reaches the page through SharedArrayBuffer, which browsers give only to a
+// cross-origin isolated page. serve.py and the Orthanc plugin send the headers for it; on a host that
+// cannot (python -m http.server, GitHub Pages) the offline cache's service worker adds them: the first
+// visit registers it and reloads once.
+const RELOADED = "dicomview-reloaded-for-isolation";
+
+async function isolate() {
+  if (globalThis.crossOriginIsolated) {
+    sessionStorage.removeItem(RELOADED);
+    return true;
+  }
+  if (!("serviceWorker" in navigator) || sessionStorage.getItem(RELOADED)) {
+    sessionStorage.removeItem(RELOADED);
+    return false;
+  }
+  status.textContent = "Preparing the viewer for its first use…";
+  await navigator.serviceWorker.register("sw.js");
+  if (!navigator.serviceWorker.controller) {
+    await new Promise((resolve) => navigator.serviceWorker.addEventListener("controllerchange", resolve, { once: true }));
+  }
+  sessionStorage.setItem(RELOADED, "1");
+  location.reload();
+  return null;
+}
+
+isolate().then((isolated) => {
+  if (isolated === null) return; // reloading
+  if (!isolated) {
+    fail("The viewer needs a cross-origin isolated page to run Python beside it: serve it with serve.py or "
+      + "from Orthanc, or open it over https or on localhost, where its service worker can provide that.");
+    return;
+  }
+  import("./vendor/pyscript/core.js").catch((error) => {
+    fail(`The Python runtime is missing (${error.message}). Run "python serve.py --vendor-only" once.`);
+  });
+}, (error) => fail(`The viewer could not prepare its page: ${error.message}`));
 
 // The offline cache (sw.js), registered once the page is ready so that filling it (from the HTTP cache
 // by then) never competes with start-up. The page never waits for it; where it cannot register (plain

@@ -6,6 +6,9 @@
 // - The page's own code (site/*, ../pyscript.toml, ../py/**) is network-first: edits show at once
 //   when online, the last copy is used offline.
 // - Anything else (other methods, other origins, DICOMweb or Orthanc's own URLs) is left to the network.
+// - Every response given here carries the cross-origin isolation headers that serve.py and the Orthanc
+//   plugin send: Python runs in a worker that needs them (issue 7), and `python -m http.server` or GitHub
+//   Pages cannot send them (site/boot.js registers this worker and reloads once on such hosts).
 const SCOPE = self.registration.scope; // .../site/
 const ROOT = new URL("../", SCOPE).href; // the folder holding site/, py/ and pyscript.toml
 const VENDOR = new URL("vendor/", SCOPE).href;
@@ -15,6 +18,19 @@ const RUNTIME_PREFIX = "dicomview-runtime-";
 // Start-up needs these before Python runs; ../py/** comes from pyscript.toml's [files] keys.
 const SHELL = ["./", "boot.js", "viewer.css", "mpr.css", "studies.css", "icon.svg", "python-runtime.mjs"];
 const CONFIG = new URL("pyscript.toml", ROOT).href;
+
+const ISOLATION_HEADERS = {
+  "Cross-Origin-Opener-Policy": "same-origin",
+  "Cross-Origin-Embedder-Policy": "require-corp",
+  "Cross-Origin-Resource-Policy": "same-origin",
+};
+
+function isolated(response) {
+  if (response.type === "opaque" || response.type === "opaqueredirect" || response.status === 0) return response;
+  const headers = new Headers(response.headers);
+  for (const [name, value] of Object.entries(ISOLATION_HEADERS)) headers.set(name, value);
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
 
 function isCode(url) {
   return url.startsWith(SCOPE) || url.startsWith(ROOT + "py/") || url === CONFIG;
@@ -111,9 +127,9 @@ self.addEventListener("fetch", (event) => {
   const { request } = event;
   if (request.method !== "GET" || request.url === PINS) return;
   if (request.url.startsWith(VENDOR)) {
-    event.respondWith(runtimeFile(request));
+    event.respondWith(runtimeFile(request).then(isolated));
   } else if (isCode(request.url)) {
     if (request.mode === "navigate") event.waitUntil(syncRuntime().catch(() => {})); // new pins: new cache
-    event.respondWith(networkFirst(event));
+    event.respondWith(networkFirst(event).then(isolated));
   }
 });

@@ -7,7 +7,6 @@ browser and cannot work here. Python starts once per module and the page is reus
 from __future__ import annotations
 
 import base64
-import functools
 import re
 import signal
 import subprocess
@@ -17,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Keyboard, Locator, Mouse, Page, Touchscreen
+from playwright.sync_api import Browser, Page
 
-from chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: F401  (re-exported for the benchmarks)
+from chromium import CHROMIUM, CHROMIUM_ARGS, settle, wait_for_python_after_inputs  # noqa: F401  (re-exported)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,11 +52,11 @@ def server_url(served) -> str:
     return served[1]
 
 
-def open_viewer(browser: Browser, url: str) -> Page:
+def open_viewer(browser: Browser, url: str, service_workers: str = "block") -> Page:
     """A new page at url, waited until Python marks it ready; every request is recorded on page.requests.
     The offline cache is blocked: filling it (~30 MB) for every test's page costs the suite ~20 s, and
     tests/browser/test_offline.py tests it."""
-    page = browser.new_page(viewport={"width": 1280, "height": 800}, service_workers="block")
+    page = browser.new_page(viewport={"width": 1280, "height": 800}, service_workers=service_workers)
     page.requests = []
     page.errors = []
     page.on("request", lambda request: page.requests.append(request.url))
@@ -77,56 +76,9 @@ def viewer(browser, server_url) -> Iterator[Page]:
     page.close()
 
 
-IDLE = "!globalThis.dicomviewBridge || globalThis.dicomviewBridge.idle"
-
-
-def settle(page: Page) -> None:
-    """Wait until Python, in its worker, has handled every input so far and finished what they started
-    (site/bridge.js dicomviewBridge.idle): the page answers at once, its Python a moment later."""
-    if not page.is_closed():
-        page.wait_for_function(IDLE, timeout=60_000)
-
-
-def _settling(method, page_of):
-    """An input method that returns once the page's Python has handled the input: Playwright waits for an
-    element before acting on it, this waits for the effect after (Python runs in a worker, issue 7)."""
-
-    @functools.wraps(method)
-    def act(self, *args, **kwargs):
-        result = method(self, *args, **kwargs)
-        page = page_of(self)
-        if page is not None:
-            settle(page)
-        return result
-
-    return act
-
-
-INPUTS = ("click", "dblclick", "fill", "press", "type", "check", "uncheck", "select_option", "set_input_files",
-          "hover", "dispatch_event", "tap", "set_checked", "press_sequentially", "drag_to")
-def _devices_know_their_page(new_page):
-    @functools.wraps(new_page)
-    def make(self, *args, **kwargs):
-        page = new_page(self, *args, **kwargs)
-        for device in (page.keyboard, page.mouse, page.touchscreen):
-            device.viewer_page = page  # their inputs wait for Python too (_settling)
-        return page
-
-    return make
-
-
-Browser.new_page = _devices_know_their_page(Browser.new_page)
-BrowserContext.new_page = _devices_know_their_page(BrowserContext.new_page)
-for _cls, _names, _page_of in (
-    (Page, INPUTS + ("drag_and_drop",), lambda page: page),
-    (Locator, INPUTS, lambda locator: locator.page),
-    (Keyboard, ("press", "type", "down", "up", "insert_text"), lambda keyboard: getattr(keyboard, "viewer_page", None)),
-    (Mouse, ("move", "down", "up", "click", "dblclick", "wheel"), lambda mouse: getattr(mouse, "viewer_page", None)),
-    (Touchscreen, ("tap",), lambda touchscreen: getattr(touchscreen, "viewer_page", None)),
-):
-    for _name in _names:
-        if hasattr(_cls, _name):
-            setattr(_cls, _name, _settling(getattr(_cls, _name), _page_of))
+@pytest.fixture(scope="session", autouse=True)
+def inputs_wait_for_python() -> None:
+    wait_for_python_after_inputs()
 
 
 def render_count(page: Page) -> int:

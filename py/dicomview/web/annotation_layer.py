@@ -7,13 +7,13 @@ outside #stack, so zoom and pan move the image under it, not the texts.
 
 from __future__ import annotations
 
-from dicomview.web.host import ResizeObserver
 from pyodide.ffi import create_proxy
 
 from dicomview import annotations, viewstate
 from dicomview.annotations import CORNERS, EDGES, Layout, place_of
 from dicomview.render import frame_view
 from dicomview.web.dom import Listeners, element, make
+from dicomview.web.host import ResizeObserver
 
 EXPORT_MARGIN_FRACTION = 1 / 80  # of the exported image's shorter side
 

@@ -10,9 +10,6 @@ from collections import Counter
 
 from js import console
 
-from dicomview.web.host import Once, busy, document, local_files, window
-from dicomview.web.host import request_animation_frame as requestAnimationFrame
-
 from dicomview import tags
 from dicomview.mpr import VOLUME_KEYS
 from dicomview.overlays import frame_overlays, overlays_to_rgba
@@ -24,6 +21,8 @@ from dicomview.web.annotation_layer import AnnotationLayer
 from dicomview.web.cine_player import CinePlayer
 from dicomview.web.dom import Listeners, announce_render, element, make, put_pixels, show_rendered
 from dicomview.web.gestures import Gestures
+from dicomview.web.host import Once, busy, document, local_files, window
+from dicomview.web.host import request_animation_frame as requestAnimationFrame
 from dicomview.web.library import Library, chosen_entries
 from dicomview.web.mpr import MprPage
 from dicomview.web.studies import StudyBrowser

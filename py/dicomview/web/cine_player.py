@@ -7,13 +7,13 @@ and renders it there and then, so a slow render skips frames and never piles ren
 
 from __future__ import annotations
 
-from dicomview.web.host import request_animation_frame as requestAnimationFrame
 from pyodide.ffi import create_proxy
 
 from dicomview import cine
 from dicomview.annotations import place_of
 from dicomview.series import series_members
 from dicomview.web.dom import Listeners, element
+from dicomview.web.host import request_animation_frame as requestAnimationFrame
 
 
 class CinePlayer:

@@ -16,14 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from js import URL, Error, Object, Promise
-
-from dicomview.web.host import IN_WORKER, document, import_module
 from pydicom import uid
 from pydicom.pixels import decoders
 from pydicom.pixels.decoders.base import DecodeRunner
 from pyodide.ffi import JsException, create_proxy, to_js
 
 from dicomview import jpeg_dct
+from dicomview.web.host import IN_WORKER, document, import_module
 
 CODECS_FOLDER = "vendor/codecs/"
 
@@ -102,7 +101,6 @@ async def load(codec: Codec) -> None:
     """Load, instantiate and register one codec with pydicom."""
     base = URL.new(CODECS_FOLDER, document.baseURI).href
     script = base + codec.script
-    import js
 
     if codec.script.endswith(".wasm"):
         _loaded[codec.name] = await instantiate_wasi(script)

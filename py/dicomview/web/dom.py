@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from js import Object, Uint8ClampedArray
+from pyodide.ffi import create_proxy, to_js
 
 from dicomview.web.host import ImageData, document
-from pyodide.ffi import create_proxy, to_js
 
 
 def element(element_id: str):

@@ -12,8 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from js import Object
-
-from dicomview.web.host import document, window
 from pyodide.ffi import to_js
 
 from dicomview import viewstate
@@ -22,6 +20,7 @@ from dicomview.readout import readout
 from dicomview.render import frame_view
 from dicomview.viewstate import FIT, Point, View
 from dicomview.web.dom import Listeners, element
+from dicomview.web.host import document, window
 
 PREVIOUS_KEYS = ("ArrowUp", "ArrowLeft", "PageUp")
 NEXT_KEYS = ("ArrowDown", "ArrowRight", "PageDown")

@@ -178,7 +178,7 @@ class PageObject:
 class PageMethod:
     """`page_object.name` where that is a function: called as a method, constructed, or read further."""
 
-    __slots__ = ("_owner", "_name")
+    __slots__ = ("_name", "_owner")
 
     def __init__(self, owner: PageObject, name: str) -> None:
         self._owner, self._name = owner, name

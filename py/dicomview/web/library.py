@@ -9,14 +9,13 @@ import asyncio
 import time
 
 from js import Promise
-
-from dicomview.web.host import document, local_files, navigator, window
 from pyodide.ffi import JsException, create_once_callable
 
 from dicomview.opening import PEEK_ABOVE_BYTES, TOO_LARGE, Batch, Entry, Skipped, diagnostics_text, skipped_summary
 from dicomview.studies import SeriesEntry, group_studies
 from dicomview.thumbnails import middle_frame, thumbnail
 from dicomview.web.dom import element, make, put_pixels
+from dicomview.web.host import document, local_files, navigator, window
 
 YIELD_EVERY_S = 0.025  # hand the page back to the browser at least this often while reading
 
@@ -50,7 +49,7 @@ async def walk(directory) -> list[Entry]:
                     paths.append(child.fullPath.lstrip("/"))
                     files.append(await js_call(child.file))
     handles = await local_files(window.Array.of(*files))
-    return sorted((Entry(path, chosen=False, handle=handle) for path, handle in zip(paths, handles)),
+    return sorted((Entry(path, chosen=False, handle=handle) for path, handle in zip(paths, handles, strict=True)),
                   key=lambda entry: entry.path)
 
 

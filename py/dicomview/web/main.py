@@ -4,6 +4,7 @@ The performance marks name the start-up steps for tests/bench/startup.py.
 """
 
 import pyodide_js
+
 from dicomview.web.host import URL, document, performance, window
 
 PYDICOM_WHEEL = "vendor/wheels/pydicom-3.0.2-py3-none-any.whl"

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import math
 
-from dicomview.web.host import document, window
-
 from dicomview.measure import describe, modality_unit
 from dicomview.mpr import LAYOUTS, SLAB_CHOICES, TOOLS, Mpr
 from dicomview.render import CUSTOM, modality_lut, voi_choices
 from dicomview.reslice import VIEWS
 from dicomview.volume import NotAVolume, build_volume
 from dicomview.web.dom import Listeners, announce_render, element, make, show_rendered
+from dicomview.web.host import document, window
 
 SLAB_LABELS = {"none": "None", "mip": "MIP", "minip": "MinIP", "mean": "Mean"}
 CROSSHAIR_COLOUR = "#ffd23f"

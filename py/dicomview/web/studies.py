@@ -12,13 +12,12 @@ import json
 import urllib.parse
 
 from js import URL
-
-from dicomview.web.host import document, location
 from pyodide.http import pyfetch
 
 from dicomview import dicomweb
 from dicomview.session import Problem
 from dicomview.web.dom import Listeners, element, make
+from dicomview.web.host import document, location
 
 SEARCH_FIELDS = {  # input id -> StudyQuery field
     "study-patient-name": "patient_name", "study-patient-id": "patient_id", "study-date-from": "date_from",
