@@ -42,7 +42,7 @@ addEventListener("drop", (event) => {
     return;
   }
   const files = [], directories = []; // the DataTransfer empties once the event is over
-  for (const item of event.dataTransfer.items) {
+  for (const item of Array.from(event.dataTransfer.items)) {
     if (item.kind !== "file") continue;
     const entry = item.webkitGetAsEntry ? item.webkitGetAsEntry() : null;
     if (entry && entry.isDirectory) directories.push(entry);

@@ -206,10 +206,30 @@ def _dispatch(number: int, arguments: str) -> None:
     function, once = entry
     if once:
         del _callbacks[number]
+    values = [_decode(json.dumps(item)) for item in json.loads(arguments)]
+    if isinstance(function, JsProxy):  # a JS function of the worker keeps what it gets: no borrowed proxies
+        values = [create_proxy(value) if isinstance(value, PageObject) else value for value in values]
     try:
-        function(*[_decode(json.dumps(item)) for item in json.loads(arguments)])
+        function(*values)
     except Exception:
         js.console.error(f"dicomview: {traceback.format_exc()}")
+
+
+def callback_result(function: Callable, *args: Any) -> asyncio.Future:
+    """Await a callback-style page API, `function(*args, success, error)` (FileSystemEntry.file,
+    DirectoryReader.readEntries): the value given to `success`, or a PageError."""
+    future = asyncio.get_running_loop().create_future()
+
+    def done(value: Any = None) -> None:
+        if not future.done():
+            future.set_result(value)
+
+    def failed(error: Any = None) -> None:
+        if not future.done():
+            future.set_exception(PageError(str(getattr(error, "message", error))))
+
+    function(*args, Once(done), Once(failed))
+    return future
 
 
 _dispatcher = create_proxy(_dispatch)

@@ -8,14 +8,13 @@ from __future__ import annotations
 import asyncio
 import time
 
-from js import Promise
 from pyodide.ffi import JsException, create_once_callable
 
 from dicomview.opening import PEEK_ABOVE_BYTES, TOO_LARGE, Batch, Entry, Skipped, diagnostics_text, skipped_summary
 from dicomview.studies import SeriesEntry, group_studies
 from dicomview.thumbnails import middle_frame, thumbnail
 from dicomview.web.dom import element, make, put_pixels
-from dicomview.web.host import document, local_files, navigator, window
+from dicomview.web.host import PageError, callback_result, document, local_files, navigator, window
 
 YIELD_EVERY_S = 0.025  # hand the page back to the browser at least this often while reading
 
@@ -31,23 +30,18 @@ def folder_entries(files) -> list[Entry]:
     return sorted(entries, key=lambda entry: entry.path)
 
 
-def js_call(function, *args):
-    """Await a callback-style File System API call (success, error callbacks) as a promise."""
-    return Promise.new(create_once_callable(lambda resolve, reject: function(*args, resolve, reject)))
-
-
 async def walk(directory) -> list[Entry]:
     """Every file under a dropped FileSystemDirectoryEntry; readEntries gives at most 100 per call."""
     paths, files, pending = [], [], [directory]
     while pending:
         reader = pending.pop().createReader()
-        while children := list(await js_call(reader.readEntries)):
+        while children := list(await callback_result(reader.readEntries)):
             for child in children:
                 if child.isDirectory:
                     pending.append(child)
                 else:
                     paths.append(child.fullPath.lstrip("/"))
-                    files.append(await js_call(child.file))
+                    files.append(await callback_result(child.file))
     handles = await local_files(window.Array.of(*files))
     return sorted((Entry(path, chosen=False, handle=handle) for path, handle in zip(paths, handles, strict=True)),
                   key=lambda entry: entry.path)
@@ -95,7 +89,7 @@ class Library:
             page.status(f"Listing {directory.name}…")
             try:
                 batch.add(await walk(directory))
-            except JsException as exc:  # a folder the browser may not list (permissions, removed)
+            except (JsException, PageError) as exc:  # a folder the browser may not list (permissions, removed)
                 batch.add_problem(directory.name, f"the folder could not be listed ({exc})")
         await self.read(batch)
         await asyncio.sleep(0)  # the last file read, the list (arranged with it) and the first image are
