@@ -115,9 +115,17 @@ async function isolate() {
     return false;
   }
   status.textContent = "Preparing the viewer for its first use…";
-  await navigator.serviceWorker.register("sw.js");
-  if (!navigator.serviceWorker.controller) {
-    await new Promise((resolve) => navigator.serviceWorker.addEventListener("controllerchange", resolve, { once: true }));
+  const controlled = (async () => {
+    await navigator.serviceWorker.register("sw.js");
+    if (!navigator.serviceWorker.controller) {
+      await new Promise((resolve) => navigator.serviceWorker.addEventListener("controllerchange", resolve, { once: true }));
+    }
+  })();
+  const timeout = new Promise((resolve, reject) => setTimeout(() => reject(new Error("no service worker took the page")), 300000));
+  try {
+    await Promise.race([controlled, timeout]);
+  } catch (error) {
+    return `${error.message}`;
   }
   sessionStorage.setItem(RELOADED, "1");
   location.reload();
@@ -126,9 +134,10 @@ async function isolate() {
 
 isolate().then((isolated) => {
   if (isolated === null) return; // reloading
-  if (!isolated) {
+  if (isolated !== true) {
     fail("The viewer needs a cross-origin isolated page to run Python beside it: serve it with serve.py or "
-      + "from Orthanc, or open it over https or on localhost, where its service worker can provide that.");
+      + "from Orthanc, or open it over https or on localhost, where its service worker can provide that"
+      + (isolated ? ` (${isolated}).` : "."));
     return;
   }
   import("./vendor/pyscript/core.js").catch((error) => {

@@ -16,7 +16,7 @@ const PINS = new URL("runtime_pins.json", VENDOR).href;
 const CODE_CACHE = "dicomview-code";
 const RUNTIME_PREFIX = "dicomview-runtime-";
 // Start-up needs these before Python runs; ../py/** comes from pyscript.toml's [files] keys.
-const SHELL = ["./", "boot.js", "viewer.css", "mpr.css", "studies.css", "icon.svg", "python-runtime.mjs"];
+const SHELL = ["./", "boot.js", "bridge.js", "viewer.css", "mpr.css", "studies.css", "icon.svg", "python-runtime.mjs"];
 const CONFIG = new URL("pyscript.toml", ROOT).href;
 
 const ISOLATION_HEADERS = {

@@ -32,7 +32,7 @@ def _settling(method, page_of):
     def act(self, *args, **kwargs):
         result = method(self, *args, **kwargs)
         page = page_of(self)
-        if page is not None:
+        if page is not None and getattr(page, "settle_inputs", True):
             settle(page)
         return result
 

@@ -233,6 +233,7 @@ def test_a_large_batch_shows_its_count_and_the_page_answers_while_reading(
     awaits each File; an archive's members are in memory, so there only the explicit yields let the
     page paint."""
     page = open_viewer(browser, server_url)
+    page.settle_inputs = False  # act while the batch is read: inputs must not wait for it (tests/chromium.py)
     page.evaluate("""() => {
         window.seen = [];
         const status = document.getElementById('status-text'), bar = document.getElementById('open-progress');
