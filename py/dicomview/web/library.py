@@ -101,7 +101,9 @@ class Library:
         """Read the batch one file at a time, with the count on the page, yielding to the browser often
         enough that it paints and answers input while a large folder is read."""
         bar = element("open-progress")
-        bar.hidden = False
+        bar.max, bar.value = batch.total, batch.done
+        self.page.status(batch.progress_text())
+        bar.hidden = False  # after its numbers: the page may paint between two writes from the worker
         last_yield = time.monotonic()
         try:
             while (entry := batch.next_entry()) is not None:
