@@ -170,9 +170,9 @@ class Gestures:
 
     # --- keys -----------------------------------------------------------------------------------
     def on_key(self, event) -> None:
+        """The shortcuts of publish_keys: what each does. Keep the two in step (the help's test checks it)."""
         if event.key == "Escape" and not element("help").hidden:  # from anywhere, a text field too
             self.toggle_help(False)
-            event.preventDefault()
             return
         if event.target.closest("input, select, textarea") is not None or event.ctrlKey or event.metaKey:
             return
@@ -204,9 +204,7 @@ class Gestures:
             self.step(-1 if key in PREVIOUS_KEYS else 1)
         elif key in self.key_actions:
             self.key_actions[key]()
-        else:
-            return
-        event.preventDefault()
+        # the page has prevented the key's default action already (site/boot.js, publish_keys)
 
     def show_readout(self, x: float, y: float) -> None:
         """Stored value, modality value with unit and patient position under the cursor."""
