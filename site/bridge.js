@@ -34,12 +34,30 @@ function into(value, extras) {
   throw new TypeError(`unexpected value from Python: ${JSON.stringify(value)}`);
 }
 
-function answer(work) {
-  try {
-    return JSON.stringify(work());
-  } catch (error) {
-    const name = error && error.name ? `${error.name}: ` : "";
-    return JSON.stringify({ e: `${name}${error && error.message !== undefined ? error.message : error}` });
+
+// One command: [op, number, ...]. `keep` (a negative number Python chose) stores an object Python
+// creates without waiting for it (createElement, getContext, new ImageData): it is named before it exists.
+function execute([op, number, name, json, keep], extras) {
+  const target = objects.get(number);
+  const store = (value) => {
+    if (keep === undefined || keep === null) return out(value);
+    objects.set(keep, value);
+    return null;
+  };
+  switch (op) {
+    case "get": {
+      if (name.endsWith("\0")) return out(target[name.slice(0, -1)]);
+      if (!(name in Object(target))) return { m: 1 };
+      const value = target[name];
+      return typeof value === "function" ? { fn: 1 } : out(value);
+    }
+    case "set": target[name] = into(json, extras); return null;
+    case "call": return store(target[name](...into(json, extras)));
+    case "new": return store(new (name === null ? target : target[name])(...into(json, extras)));
+    case "apply": return out(target(...into(json, extras)));
+    case "items": return { l: Array.from(target, out) };
+    case "release": for (const each of json) objects.delete(each); return null;
+    default: throw new TypeError(`unknown command ${op}`);
   }
 }
 
@@ -48,29 +66,23 @@ globalThis.dicomviewBridge = {
   busy: 0, // Python's own pending work (tasks, animation frames), set by host.py
   // Nothing sent to Python is still being handled: what tests and tools wait for after an input.
   get idle() { return inflight === 0 && this.busy === 0; },
-  get: (number, name) => answer(() => {
-    const target = objects.get(number);
-    if (name.endsWith("\0")) return out(target[name.slice(0, -1)]);
-    if (!(name in Object(target))) return { m: 1 };
-    const value = target[name];
-    return typeof value === "function" ? { fn: 1 } : out(value);
-  }),
-  set: (number, name, json, extras) => answer(() => {
-    objects.get(number)[name] = into(JSON.parse(json), extras)[0];
-    return null;
-  }),
-  call: (number, name, json, extras) => answer(() => {
-    const target = objects.get(number);
-    return out(target[name](...into(JSON.parse(json), extras)));
-  }),
-  construct: (number, name, json, extras) => answer(() => {
-    const target = objects.get(number);
-    const Constructor = name === null ? target : target[name];
-    return out(new Constructor(...into(JSON.parse(json), extras)));
-  }),
-  apply: (number, json, extras) => answer(() => out(objects.get(number)(...into(JSON.parse(json), extras)))),
-  items: (number) => answer(() => ({ l: Array.from(objects.get(number), out) })),
-  release: (json) => { for (const number of JSON.parse(json)) objects.delete(number); },
+  // Python's writes since its last call, then the one it waits for: one crossing of the threads for all.
+  run(json, extras) {
+    const commands = JSON.parse(json);
+    const errors = [];
+    let result = null;
+    commands.forEach((command, index) => {
+      try {
+        const value = execute(command, extras);
+        if (index === commands.length - 1) result = value;
+      } catch (error) {
+        const text = `${error && error.name ? `${error.name}: ` : ""}${error && error.message !== undefined ? error.message : error}`;
+        if (index === commands.length - 1) result = { e: text };
+        else errors.push(`${command[0]} ${command[2] || ""}: ${text}`);
+      }
+    });
+    return JSON.stringify({ r: result, errors });
+  },
 };
 
 // Files reach Python's worker as its own File objects (handles, not bytes) on a channel only this page

@@ -21,7 +21,7 @@ from dicomview.web.annotation_layer import AnnotationLayer
 from dicomview.web.cine_player import CinePlayer
 from dicomview.web.dom import Listeners, announce_render, element, make, put_pixels, show_rendered
 from dicomview.web.gestures import Gestures
-from dicomview.web.host import Once, busy, document, local_files, window
+from dicomview.web.host import Once, busy, document, flushing, local_files, window
 from dicomview.web.host import request_animation_frame as requestAnimationFrame
 from dicomview.web.library import Library, chosen_entries
 from dicomview.web.mpr import MprPage
@@ -52,11 +52,11 @@ class ViewerPage:
 
     def load_codecs(self) -> None:
         """Start loading the codecs in the background: start-up does not wait, opening files does."""
-        self.codecs_loaded = asyncio.ensure_future(codecs.load_all())
+        self.codecs_loaded = asyncio.ensure_future(flushing(codecs.load_all()))
         self._tasks.add(self.codecs_loaded)
 
     def spawn(self, coroutine) -> None:
-        task = asyncio.ensure_future(coroutine)
+        task = asyncio.ensure_future(flushing(coroutine))
         self._tasks.add(task)
         busy(+1)
         task.add_done_callback(self._finished)

@@ -7,9 +7,18 @@ from pyodide.ffi import create_proxy, to_js
 
 from dicomview.web.host import ImageData, document
 
+_elements: dict[str, object] = {}
+
 
 def element(element_id: str):
-    return document.getElementById(element_id)
+    """The page's element with this id, looked up once: the page's elements with ids are made once and
+    kept (index.html, and the parts web/ adds when it starts), and each lookup crosses to the page."""
+    found = _elements.get(element_id)
+    if found is None:
+        found = document.getElementById(element_id)
+        if found is not None:
+            _elements[element_id] = found
+    return found
 
 
 def make(tag: str, text: str = "", **attributes: str):

@@ -25,15 +25,28 @@ from pyscript import window as _pyscript_window
 URL = js.URL  # the worker's own: a URL is plain data
 
 _bridge = _pyscript_window.dicomviewBridge if IN_WORKER else js.dicomviewBridge
-_get, _set, _call, _construct, _apply, _items, _release = (
-    _bridge.get, _bridge.set, _bridge.call, _bridge.construct, _bridge.apply, _bridge.items, _bridge.release)
+_run = _bridge.run
 _METHODS: set[str] = set()  # property names seen to hold functions: no read is needed before calling them
-_released: list[int] = []
 _callbacks: dict[int, tuple[Callable, bool]] = {}  # number -> (callable, called once)
 _callback_numbers: dict[int, int] = {}  # id(persistent callable) -> number
 _next_callback = [0]
 
-
+# Writes wait in `_queue` and cross to the page with the next read (or at the end of a handler or a task
+# step, `flush`): a render's ~100 DOM and canvas writes cost one crossing, not one each.
+_queue: list[list] = []
+_queue_extras: list = []
+_released: list[int] = []
+_next_kept = [0]
+# Methods whose result Python never uses: queued like writes.
+WRITE_METHODS = frozenset({
+    "setAttribute", "removeAttribute", "append", "prepend", "replaceChildren", "remove", "add", "focus",
+    "putImageData", "drawImage", "fillText", "strokeText", "fillRect", "clearRect", "strokeRect", "beginPath",
+    "closePath", "moveTo", "lineTo", "arc", "rect", "stroke", "fill", "save", "restore", "setTransform",
+    "translate", "scale", "rotate", "setLineDash", "addEventListener", "observe", "requestAnimationFrame",
+    "revokeObjectURL", "click", "dicomviewShareFiles",
+})
+# Methods that always give a new object: Python names it at once (a negative number) and goes on.
+CREATE_METHODS = frozenset({"createElement", "createTextNode", "getContext"})
 class PageError(Exception):
     """A JavaScript exception thrown on the page by something Python asked for."""
 
@@ -85,14 +98,44 @@ def _encode(value: Any, extras: list) -> Any:
     raise TypeError(f"cannot hand {type(value).__name__} to the page")
 
 
-def _arguments(values) -> tuple[str, Any]:
-    extras: list = []
-    encoded = json.dumps([_encode(value, extras) for value in values])
-    return encoded, (js.Array.from_(extras) if extras else None)
+def _arguments(values) -> list:
+    return [_encode(value, _queue_extras) for value in values]
 
 
-def _decode(text: str, missing: str | None = None) -> Any:
-    value = json.loads(text)
+def _send(final: list | None = None) -> Any:
+    """Everything queued, then `final`; returns final's answer (decoded)."""
+    commands = list(_queue)
+    if _released:  # after the writes that may still name them
+        commands.append(["release", 0, None, list(_released)])
+        _released.clear()
+    if final is not None:
+        commands.append(final)
+    extras = js.Array.from_(_queue_extras) if _queue_extras else None
+    _queue.clear()
+    _queue_extras.clear()
+    answer = json.loads(_run(json.dumps(commands), extras))
+    for error in answer["errors"]:
+        js.console.error(f"dicomview: on the page: {error}")
+    return answer["r"]
+
+
+def flush() -> None:
+    """Send the queued writes now (the end of a handler, a task's step, before waiting on the page)."""
+    if _queue or len(_released) > 256:
+        _send()
+
+
+def _ask(command: list, missing: str | None = None) -> Any:
+    return _decode_value(_send(command), missing)
+
+
+def _kept(command: list) -> PageObject:
+    _next_kept[0] -= 1
+    _queue.append([*command, _next_kept[0]])
+    return PageObject(_next_kept[0])
+
+
+def _decode_value(value: Any, missing: str | None = None) -> Any:
     if not isinstance(value, dict):
         return value
     if "h" in value:
@@ -102,19 +145,12 @@ def _decode(text: str, missing: str | None = None) -> Any:
     if "n" in value:
         return float(value["n"])
     if "l" in value:
-        return [_decode(json.dumps(item)) for item in value["l"]]
+        return [_decode_value(item) for item in value["l"]]
     if "e" in value:
         raise PageError(value["e"])
     if "m" in value:
         raise AttributeError(missing)
-    raise ValueError(f"unexpected answer from the page: {text[:80]}")
-
-
-def _flush_released() -> None:
-    if len(_released) >= 256:
-        numbers = json.dumps(_released)
-        _released.clear()
-        _release(numbers)
+    raise ValueError(f"unexpected answer from the page: {str(value)[:80]}")
 
 
 class PageObject:
@@ -129,30 +165,28 @@ class PageObject:
         if name.startswith("__"):
             raise AttributeError(name)
         name = "from" if name == "from_" else name  # Array.from: a Python keyword
-        if name in _METHODS:
+        if name in _METHODS or name in WRITE_METHODS or name in CREATE_METHODS:
             return PageMethod(self, name)
-        _flush_released()
-        value = json.loads(_get(self._number, name))
+        value = _send(["get", self._number, name])
         if isinstance(value, dict) and "fn" in value:
             _METHODS.add(name)
             return PageMethod(self, name)
-        return _decode(json.dumps(value), missing=name)
+        return _decode_value(value, missing=name)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        encoded, extras = _arguments([value])
-        _decode(_set(self._number, name, encoded, extras))
+        _queue.append(["set", self._number, name, _encode(value, _queue_extras)])
 
     def __call__(self, *args: Any) -> Any:
-        return _decode(_apply(self._number, *_arguments(args)))
+        return _ask(["apply", self._number, None, _arguments(args)])
 
     def new(self, *args: Any) -> Any:
-        return _decode(_construct(self._number, None, *_arguments(args)))
+        return _kept(["new", self._number, None, _arguments(args)])
 
     def __getitem__(self, key: int | str) -> Any:
         return getattr(self, str(key))
 
     def __iter__(self):
-        return iter(_decode(_items(self._number)))
+        return iter(_ask(["items", self._number]))
 
     def __len__(self) -> int:
         return int(self.length)
@@ -168,10 +202,11 @@ class PageObject:
 
         fail = settle(lambda error: future.set_exception(PageError(str(error))))
         self.then(Once(settle(future.set_result)), Once(fail))
+        flush()
         return future.__await__()
 
     def __del__(self) -> None:
-        if self._number > 2:  # 1 and 2 are the page's window and document
+        if self._number > 2 or self._number < 0:  # 1 and 2 are the page's window and document
             _released.append(self._number)
 
 
@@ -184,13 +219,19 @@ class PageMethod:
         self._owner, self._name = owner, name
 
     def __call__(self, *args: Any) -> Any:
-        return _decode(_call(self._owner._number, self._name, *_arguments(args)))
+        command = ["call", self._owner._number, self._name, _arguments(args)]
+        if self._name in WRITE_METHODS:
+            _queue.append(command)
+            return None
+        if self._name in CREATE_METHODS:
+            return _kept(command)
+        return _ask(command)
 
     def new(self, *args: Any) -> Any:
-        return _decode(_construct(self._owner._number, self._name, *_arguments(args)))
+        return _kept(["new", self._owner._number, self._name, _arguments(args)])
 
     def _handle(self) -> PageObject:
-        return _decode(_get(self._owner._number, self._name + "\0"))  # "\0": the function itself
+        return _ask(["get", self._owner._number, self._name + "\0"])  # "\0": the function itself
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
@@ -206,13 +247,15 @@ def _dispatch(number: int, arguments: str) -> None:
     function, once = entry
     if once:
         del _callbacks[number]
-    values = [_decode(json.dumps(item)) for item in json.loads(arguments)]
+    values = [_decode_value(item) for item in json.loads(arguments)]
     if isinstance(function, JsProxy):  # a JS function of the worker keeps what it gets: no borrowed proxies
         values = [create_proxy(value) if isinstance(value, PageObject) else value for value in values]
     try:
         function(*values)
     except Exception:
         js.console.error(f"dicomview: {traceback.format_exc()}")
+    finally:
+        flush()
 
 
 def callback_result(function: Callable, *args: Any) -> asyncio.Future:
@@ -254,6 +297,38 @@ def busy(delta: int) -> None:
     _busy[0] += delta
     if (before == 0) != (_busy[0] == 0):
         _bridge_on_page.busy = _busy[0]
+        flush()
+
+
+class _Flushing:
+    """Drives a coroutine and sends its queued writes each time it waits: a task's progress (a status line,
+    a progress bar) reaches the page while it runs, not at its end."""
+
+    def __init__(self, coroutine) -> None:
+        self.coroutine = coroutine
+
+    def __await__(self):
+        sent, thrown = None, None
+        while True:
+            try:
+                waiting = self.coroutine.send(sent) if thrown is None else self.coroutine.throw(thrown)
+            except StopIteration as stop:
+                flush()
+                return stop.value
+            except BaseException:
+                flush()
+                raise
+            flush()
+            sent, thrown = None, None
+            try:
+                sent = yield waiting
+            except BaseException as exc:  # cancellation, or an exception for the awaited future
+                thrown = exc
+
+
+async def flushing(coroutine):
+    """`coroutine` with its writes sent at each of its waits (_Flushing); for asyncio.ensure_future."""
+    return await _Flushing(coroutine)
 
 
 def request_animation_frame(callback: Callable, *, pending: bool = True) -> None:
@@ -299,4 +374,5 @@ async def local_files(files) -> list:
     future = asyncio.get_running_loop().create_future()
     _files_waiting[ticket] = future
     window.dicomviewShareFiles(ticket, files)
+    flush()
     return await future
