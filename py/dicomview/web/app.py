@@ -6,6 +6,7 @@ Every value from a file reaches the DOM through textContent or an attribute, nev
 from __future__ import annotations
 
 import asyncio
+import traceback
 from collections import Counter
 
 from js import console
@@ -64,9 +65,14 @@ class ViewerPage:
     def _finished(self, task) -> None:
         self._tasks.discard(task)
         busy(-1)
+        if not task.cancelled() and task.exception() is not None:  # a bug: say so, where a developer looks
+            exc = task.exception()
+            console.error("dicomview: " + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
 
     # --- events -------------------------------------------------------------------------------
     def attach(self) -> None:
+        self.body_classes = document.body.classList  # kept: each lookup would cross to the page
+        self._marked = -1  # the image marked current in the lists
         self.listeners.on(element("open-files"), "change", self.on_open_files)
         for name in ("dragenter", "dragover"):
             self.listeners.on(document, name, self.on_drag_over)
@@ -96,13 +102,13 @@ class ViewerPage:
         await self.open_files(files)
 
     def on_drag_over(self, event) -> None:
-        document.body.classList.add("dragging")  # site/boot.js prevents the browser's own handling
+        self.body_classes.add("dragging")  # site/boot.js prevents the browser's own handling
 
     def on_drag_leave(self, event) -> None:
-        document.body.classList.remove("dragging")
+        self.body_classes.remove("dragging")
 
     def on_drop(self, event) -> None:
-        document.body.classList.remove("dragging")
+        self.body_classes.remove("dragging")
         self.library.on_drop(event)
 
     def on_list_click(self, event) -> None:
@@ -195,7 +201,8 @@ class ViewerPage:
             return
         self.last_rendered = outcome
         self.draw(self.session.images[index], outcome)
-        self.mark_current()  # the list itself changes only when files are added or dropped
+        if self._marked != index:  # the list itself changes only when files are added or dropped
+            self.mark_current()
 
     # --- drawing ------------------------------------------------------------------------------
     def draw(self, image: OpenedImage, rendered: RenderedFrame) -> None:
@@ -203,7 +210,7 @@ class ViewerPage:
         window = rendered.window
         show_rendered(self.canvas, rendered.rgba, sop_instance_uid=image.sop_instance_uid, frame=image.frame,
                       window=window)
-        document.body.classList.add("has-image")
+        self.body_classes.add("has-image")
         info = element("image-info")
         info.replaceChildren()
         ds = image.dataset
@@ -278,6 +285,7 @@ class ViewerPage:
         self.library.draw_series()
 
     def mark_current(self) -> None:
+        self._marked = self.session.current
         for button in document.querySelectorAll("#image-list button[aria-current]"):
             button.removeAttribute("aria-current")
         button = document.querySelector(f'#image-list button[data-index="{self.session.current}"]')

@@ -45,11 +45,15 @@ class Listeners:
             target.addEventListener(name, proxy)
 
 
+_canvas_sizes: dict[int, tuple[int, int]] = {}
+
+
 def put_pixels(canvas, rgba) -> None:
     """Hand the RGBA array to the page's canvas: one copy out of the heap, which the browser clones across."""
     rows, columns = rgba.shape[:2]
-    if canvas.width != columns or canvas.height != rows:
+    if _canvas_sizes.get(canvas._number) != (columns, rows):  # only this code sizes these canvases
         canvas.width, canvas.height = columns, rows
+        _canvas_sizes[canvas._number] = (columns, rows)
     proxy = create_proxy(rgba)
     buffer = proxy.getBuffer("u8clamped")
     try:
