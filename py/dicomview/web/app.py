@@ -22,8 +22,7 @@ from dicomview.web.annotation_layer import AnnotationLayer
 from dicomview.web.cine_player import CinePlayer
 from dicomview.web.dom import Listeners, announce_render, element, make, put_pixels, show_rendered
 from dicomview.web.gestures import Gestures
-from dicomview.web.host import Once, busy, document, flushing, local_files, window
-from dicomview.web.host import request_animation_frame as requestAnimationFrame
+from dicomview.web.host import Once, busy, document, flushing, local_files, soon, window
 from dicomview.web.library import Library, chosen_entries
 from dicomview.web.mpr import MprPage
 from dicomview.web.studies import StudyBrowser
@@ -128,10 +127,10 @@ class ViewerPage:
             self.show(self.session.current)
 
     def request_render(self) -> None:
-        """Re-render the current image at the next animation frame: a drag's many moves, one render each."""
+        """Re-render the current image once the waiting events are handled: a drag's many moves, one render."""
         if not self._render_pending:
             self._render_pending = True
-            requestAnimationFrame(self._render_now)
+            soon(self._render_now)
 
     def _render_now(self, timestamp=None) -> None:
         self._render_pending = False

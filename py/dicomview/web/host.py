@@ -331,6 +331,24 @@ async def flushing(coroutine):
     return await _Flushing(coroutine)
 
 
+def soon(callback: Callable) -> None:
+    """Run `callback` once the events already waiting have been handled: a drag's many moves, one render.
+    Not at the page's next animation frame, as on a main thread: from here that costs a crossing to the
+    page and back, and the page shows the pixels when they arrive anyway."""
+    busy(+1)
+
+    def run() -> None:
+        try:
+            callback()
+        except Exception:
+            js.console.error(f"dicomview: {traceback.format_exc()}")
+        finally:
+            flush()
+            busy(-1)
+
+    asyncio.get_running_loop().call_soon(run)
+
+
 def request_animation_frame(callback: Callable, *, pending: bool = True) -> None:
     """Run `callback` before the page's next paint; `pending`: the page is not idle until it has run
     (a render asked for; not cine's endless frames)."""
