@@ -1,12 +1,14 @@
-"""The page's objects for Python running in PyScript's worker (issue 7): decoding and rendering never
-hold up the page, which only forwards events and draws what comes back.
+"""The page's objects for Python running in PyScript's worker (issue 7): reading, decoding and rendering
+never hold up the page, which only forwards events and draws what comes back.
 
 Why not PyScript's own `window`/`document` proxies: every new object they hand to Python (an element,
-an event, a rect) costs Pyodide ~30 property probes across the thread boundary to classify it, ~4 ms
-each here (`tests/bench/README.md`, "Python in a worker"). Here the page keeps its objects in a table
-(site/bridge.js) and Python holds their numbers: one synchronous call per property read, write or
-method call, with plain JSON in both directions; typed arrays travel beside it, cloned by the browser.
-Callbacks (listeners, requestAnimationFrame, promises) come back as numbered calls of `_dispatch`.
+an event, a rect) costs Pyodide ~30 property probes across the threads to classify it, ~4 ms each here
+(tests/bench/README.md, "Python in a worker"). Here the page keeps its objects in a table
+(site/bridge.js) and Python holds their numbers. Writes (attributes, text, styles, canvas drawing, new
+elements, named by Python before they exist) wait in a queue; a read sends the queue and itself in one
+synchronous call (0.07-0.13 ms), plain JSON both ways, typed arrays and Files beside it, cloned by the
+browser; `flush` sends the queue at the end of each event handler and each step of a task. Callbacks
+(listeners, animation frames, promises) come back as numbered calls of `_dispatch`.
 """
 
 from __future__ import annotations
