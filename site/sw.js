@@ -6,6 +6,9 @@
 // - The page's own code (site/*, ../pyscript.toml, ../py/**) is network-first: edits show at once
 //   when online, the last copy is used offline.
 // - Anything else (other methods, other origins, DICOMweb or Orthanc's own URLs) is left to the network.
+// - The page it serves carries the cross-origin isolation headers that serve.py and the Orthanc plugin
+//   send: Python runs in a worker that needs them (issue 7), and `python -m http.server` or GitHub Pages
+//   cannot send them (site/boot.js registers this worker and reloads once on such hosts).
 const SCOPE = self.registration.scope; // .../site/
 const ROOT = new URL("../", SCOPE).href; // the folder holding site/, py/ and pyscript.toml
 const VENDOR = new URL("vendor/", SCOPE).href;
@@ -13,8 +16,24 @@ const PINS = new URL("runtime_pins.json", VENDOR).href;
 const CODE_CACHE = "dicomview-code";
 const RUNTIME_PREFIX = "dicomview-runtime-";
 // Start-up needs these before Python runs; ../py/** comes from pyscript.toml's [files] keys.
-const SHELL = ["./", "boot.js", "viewer.css", "mpr.css", "studies.css", "icon.svg", "python-runtime.mjs"];
+const SHELL = ["./", "boot.js", "bridge.js", "viewer.css", "mpr.css", "studies.css", "icon.svg", "python-runtime.mjs"];
 const CONFIG = new URL("pyscript.toml", ROOT).href;
+
+const ISOLATION_HEADERS = {
+  "Cross-Origin-Opener-Policy": "same-origin",
+  "Cross-Origin-Embedder-Policy": "require-corp",
+  "Cross-Origin-Resource-Policy": "same-origin",
+};
+
+// Only the page itself needs them (its worker starts from a blob and inherits them; every resource is
+// same-origin), and only where the server did not send them: a response rebuilt here loses its place in
+// the browser's code cache, and Pyodide's 10 MB of WebAssembly would be compiled again at each start.
+function isolated(response) {
+  if (response.type !== "basic" || response.headers.has("Cross-Origin-Embedder-Policy")) return response;
+  const headers = new Headers(response.headers);
+  for (const [name, value] of Object.entries(ISOLATION_HEADERS)) headers.set(name, value);
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
 
 function isCode(url) {
   return url.startsWith(SCOPE) || url.startsWith(ROOT + "py/") || url === CONFIG;
@@ -90,6 +109,8 @@ async function runtimeFile(request) {
   return hit || fetch(request);
 }
 
+let serverAnswered = null; // did the server answer the last page load (null: none seen by this worker)
+
 async function networkFirst(event) {
   const cache = await caches.open(CODE_CACHE);
   try {
@@ -99,8 +120,10 @@ async function networkFirst(event) {
       ? (await event.preloadResponse) || fetch(request)
       : fetch(request, { cache: "no-cache" }));
     event.waitUntil(storeIfNew(cache, request, response)); // a clone
+    if (request.mode === "navigate") serverAnswered = true;
     return response;
   } catch (error) {
+    if (event.request.mode === "navigate") serverAnswered = false;
     const hit = await cache.match(event.request, { ignoreSearch: event.request.mode === "navigate" });
     if (hit) return hit;
     throw error;
@@ -111,9 +134,13 @@ self.addEventListener("fetch", (event) => {
   const { request } = event;
   if (request.method !== "GET" || request.url === PINS) return;
   if (request.url.startsWith(VENDOR)) {
+    // While the server answers, WebAssembly goes the browser's own way (its HTTP cache answers): Chromium
+    // then reuses the module's compiled code in Python's worker, which it does not for a response this
+    // worker gives, even one it fetched (measured: Pyodide's start ~350 ms slower, tests/bench/README.md).
+    if (new URL(request.url).pathname.endsWith(".wasm") && (serverAnswered ?? self.navigator.onLine)) return;
     event.respondWith(runtimeFile(request));
   } else if (isCode(request.url)) {
     if (request.mode === "navigate") event.waitUntil(syncRuntime().catch(() => {})); // new pins: new cache
-    event.respondWith(networkFirst(event));
+    event.respondWith(request.mode === "navigate" ? networkFirst(event).then(isolated) : networkFirst(event));
   }
 });

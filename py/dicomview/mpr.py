@@ -35,6 +35,7 @@ from dicomview.volume import Volume
 LAYOUTS = ("1x1", "1x3", "2x2")
 TOOLS = ("crosshair", *KINDS)
 STEP_KEYS = {"ArrowUp": -1, "PageUp": -1, "ArrowLeft": -1, "ArrowDown": 1, "PageDown": 1, "ArrowRight": 1}
+VOLUME_KEYS = (*STEP_KEYS, "Delete", "Backspace", "Escape")  # what `key` may act on
 SLAB_CHOICES = ("none", "mip", "minip", "mean")
 
 

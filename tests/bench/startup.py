@@ -25,24 +25,34 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 
 from conftest import CHROMIUM, CHROMIUM_ARGS, READY_TIMEOUT_MS, start_server  # noqa: E402
 
-TIMELINE = """() => {
-    const arrived = (part) => {
-        const entry = performance.getEntriesByType('resource').find(e => e.name.includes(part));
-        return entry ? [entry.startTime, entry.responseEnd, entry.transferSize] : [NaN, NaN, 0];
-    };
-    const mark = (name) => (performance.getEntriesByName(name)[0] || {startTime: NaN}).startTime;
-    const files = ['boot.js', 'core.js', 'pyscript.toml', 'pyodide.mjs', 'pyodide.asm.js', 'pyodide.asm.wasm',
-                   'python_stdlib', 'pyodide-lock.json', 'dicomview/__init__.py', 'numpy-', 'pillow-',
-                   'pydicom-', 'codecs/'];
-    const out = {};
-    for (const part of files) out['fetched ' + part] = arrived(part);
-    out['main.py starts'] = [mark('dicomview:main')];
-    out['packages loaded'] = [mark('dicomview:packages')];
-    out['app imported'] = [mark('dicomview:imported')];
-    out['ready'] = [window.readyAt];
-    out['bytes transferred'] = [performance.getEntriesByType('resource').reduce((s, e) => s + e.transferSize, 0)];
-    return out;
+FILES = ['boot.js', 'core.js', 'pyscript.toml', 'pyodide.mjs', 'pyodide.asm.js', 'pyodide.asm.wasm', 'python_stdlib',
+         'pyodide-lock.json', 'dicomview/__init__.py', 'numpy-', 'pillow-', 'pydicom-', 'codecs/']
+# Resource timings of one global scope (the page, or its Python worker, which fetches the runtime), on
+# the page's clock: a worker's entries start at its own time origin.
+RESOURCES = """(pageOrigin) => {
+    const shift = performance.timeOrigin - pageOrigin;
+    return performance.getEntriesByType('resource').map(
+        e => [e.name, e.startTime + shift, e.responseEnd + shift, e.transferSize]);
 }"""
+MARKS = """() => {
+    const mark = (name) => (performance.getEntriesByName(name)[0] || {startTime: NaN}).startTime;
+    return {'main.py starts': [mark('dicomview:main')], 'packages loaded': [mark('dicomview:packages')],
+            'app imported': [mark('dicomview:imported')], 'ready': [window.readyAt]};
+}"""
+
+
+def timeline(page) -> dict[str, list[float]]:
+    origin = page.evaluate("performance.timeOrigin")
+    entries = [entry for scope in (page, *page.workers) for entry in scope.evaluate(RESOURCES, origin)]
+    out: dict[str, list[float]] = {}
+    for part in FILES:
+        found = next((entry for entry in entries if part in entry[0]), None)
+        out["fetched " + part] = found[1:] if found else [float("nan"), float("nan"), 0]
+    out.update(page.evaluate(MARKS))
+    out["bytes transferred"] = [sum(entry[3] for entry in entries)]
+    return out
+
+
 READY_AT = """new MutationObserver(() => {
     if (document.documentElement.dataset.runtime === 'ready' && !window.readyAt) window.readyAt = performance.now();
 }).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-runtime']});"""
@@ -54,7 +64,7 @@ CONTROLLED = "navigator.serviceWorker.controller !== null"
 def load(page, action) -> dict[str, list[float]]:
     action()
     page.wait_for_function("window.readyAt !== undefined", timeout=READY_TIMEOUT_MS)
-    return page.evaluate(TIMELINE)
+    return timeline(page)
 
 
 def main() -> int:

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import Browser, Page
 
-from chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: F401  (re-exported for the benchmarks)
+from chromium import CHROMIUM, CHROMIUM_ARGS, settle, wait_for_python_after_inputs  # noqa: F401  (re-exported)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,11 +52,11 @@ def server_url(served) -> str:
     return served[1]
 
 
-def open_viewer(browser: Browser, url: str) -> Page:
+def open_viewer(browser: Browser, url: str, service_workers: str = "block") -> Page:
     """A new page at url, waited until Python marks it ready; every request is recorded on page.requests.
     The offline cache is blocked: filling it (~30 MB) for every test's page costs the suite ~20 s, and
     tests/browser/test_offline.py tests it."""
-    page = browser.new_page(viewport={"width": 1280, "height": 800}, service_workers="block")
+    page = browser.new_page(viewport={"width": 1280, "height": 800}, service_workers=service_workers)
     page.requests = []
     page.errors = []
     page.on("request", lambda request: page.requests.append(request.url))
@@ -65,6 +65,7 @@ def open_viewer(browser: Browser, url: str) -> Page:
     page.wait_for_function("document.documentElement.dataset.runtime !== 'loading'", timeout=READY_TIMEOUT_MS)
     runtime = page.evaluate("document.documentElement.dataset.runtime")
     assert runtime == "ready", page.locator("#status-text").text_content()
+    settle(page)
     return page
 
 
@@ -75,6 +76,11 @@ def viewer(browser, server_url) -> Iterator[Page]:
     page.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def inputs_wait_for_python() -> None:
+    wait_for_python_after_inputs()
+
+
 def render_count(page: Page) -> int:
     return int(page.get_attribute("canvas#image", "data-render-count") or 0)
 
@@ -82,10 +88,12 @@ def render_count(page: Page) -> int:
 def wait_for_render_after(page: Page, count: int) -> None:
     page.wait_for_function(
         f"Number(document.querySelector('canvas#image').dataset.renderCount || 0) > {count}", timeout=60_000)
+    settle(page)
 
 
 def canvas_rgba(page: Page, selector: str = "canvas#image") -> np.ndarray:
     """The canvas backing store as (height, width, 4) uint8, read with getImageData."""
+    settle(page)
     encoded = page.evaluate(
         """(selector) => {
             const canvas = document.querySelector(selector);
@@ -103,4 +111,5 @@ def canvas_rgba(page: Page, selector: str = "canvas#image") -> np.ndarray:
 
 
 def problem_lines(page: Page) -> list[str]:
+    settle(page)
     return page.eval_on_selector_all("#messages li", "items => items.map(item => item.textContent)")

@@ -233,6 +233,7 @@ def test_a_large_batch_shows_its_count_and_the_page_answers_while_reading(
     awaits each File; an archive's members are in memory, so there only the explicit yields let the
     page paint."""
     page = open_viewer(browser, server_url)
+    page.settle_inputs = False  # act while the batch is read: inputs must not wait for it (tests/chromium.py)
     page.evaluate("""() => {
         window.seen = [];
         const status = document.getElementById('status-text'), bar = document.getElementById('open-progress');
@@ -255,7 +256,10 @@ def test_a_large_batch_shows_its_count_and_the_page_answers_while_reading(
     seen = page.evaluate("window.seen")
     middle = {value for text, value, top in seen if 10 < value < total - 1 and top == total}
     assert len(middle) >= 2, seen[:5]
-    assert all(text == f"Reading {int(value) + 1} of {int(top)} files" for text, value, top in seen)
+    # Python writes the bar, then the line, from its worker: a frame may fall between the two writes
+    odd = [(text, value, top) for text, value, top in seen
+           if text not in (f"Reading {int(value) + step} of {int(top)} files" for step in (0, 1))]
+    assert odd == []
     assert page.locator("#open-progress").is_hidden()
     assert page.locator("#status-text").text_content() == "300 image(s) open · 1 non-DICOM file skipped"
     assert page.locator("#series-list .series-counts").all_text_contents() == ["300 images"]

@@ -4,17 +4,21 @@ compared bit for bit with the CPython pipeline, the error path, drag and drop, a
 from __future__ import annotations
 
 import base64
+import contextlib
 import shutil
 import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
 from pydicom.uid import MPEG2MPML
 
 from conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
     ROOT,
     canvas_rgba,
     open_viewer,
@@ -182,7 +186,8 @@ def test_the_page_stays_usable_after_bad_files_and_drop_opens_files(opened_batch
 
 def test_no_request_leaves_the_origin_and_no_script_error(opened_batch, server_url):
     assert opened_batch.requests, "requests were not recorded"
-    outside = [url for url in opened_batch.requests if not url.startswith(server_url)]
+    own = (server_url, "blob:" + server_url.rstrip("/") + "/")  # PyScript starts its worker from a blob of ours
+    outside = [url for url in opened_batch.requests if not url.startswith(own)]
     assert outside == []
     assert opened_batch.errors == []
 
@@ -214,8 +219,10 @@ def test_serve_py_stops_cleanly_on_ctrl_c():
     assert process.wait(timeout=60) == 0
 
 
-def test_the_same_files_work_from_python_m_http_server_under_a_sub_path(browser, tmp_path):
-    """Plain http.server, with the repository under /dicomview/ as on GitHub project pages or Orthanc."""
+@contextlib.contextmanager
+def plain_http_server(tmp_path) -> Iterator[str]:
+    """`python -m http.server` (no headers of ours), with the repository under /dicomview/ as on GitHub
+    project pages; yields the page's URL."""
     (tmp_path / "dicomview").symlink_to(ROOT)
     process = subprocess.Popen(
         [sys.executable, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1"],
@@ -223,15 +230,39 @@ def test_the_same_files_work_from_python_m_http_server_under_a_sub_path(browser,
     try:
         line = process.stdout.readline()
         port = line.split("port ")[1].split(" ")[0]
-        page = open_viewer(browser, f"http://127.0.0.1:{port}/dicomview/site/")
+        yield f"http://127.0.0.1:{port}/dicomview/site/"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_the_same_files_work_from_python_m_http_server_under_a_sub_path(browser, tmp_path):
+    """No isolation headers from the server: the first visit installs site/sw.js, which adds them, and
+    reloads once; then Python runs in its worker as with serve.py."""
+    with plain_http_server(tmp_path) as url:
+        page = open_viewer(browser, url, service_workers="allow")
+        assert page.evaluate("crossOriginIsolated")
         before = render_count(page)
         page.set_input_files("#open-files", [str(corpus_file("693_UNCI.dcm"))])
         wait_for_render_after(page, before)
         assert np.array_equal(canvas_rgba(page), expected_render("693_UNCI.dcm")[1].rgba)
         page.close()
+
+
+def test_without_isolation_or_a_service_worker_the_page_says_why_it_cannot_start(browser, tmp_path):
+    """Plain http on a host name other than localhost (a LAN server): not a secure context, so no service
+    worker, and http.server sends no isolation headers."""
+    lan = browser.browser_type.launch(executable_path=CHROMIUM,
+                                      args=[*CHROMIUM_ARGS, "--host-resolver-rules=MAP viewer.lan.test 127.0.0.1"])
+    try:
+        with plain_http_server(tmp_path) as url:
+            page = lan.new_page()
+            page.goto(url.replace("127.0.0.1", "viewer.lan.test"))
+            page.wait_for_function("document.documentElement.dataset.runtime === 'error'", timeout=30_000)
+            assert not page.evaluate("window.isSecureContext")
+            assert "cross-origin isolated" in page.locator("#status-text").text_content()
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        lan.close()
 
 
 def test_missing_runtime_is_reported_not_a_hang(browser, tmp_path):

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from chromium import wait_for_python_after_inputs
+
 ROOT = Path(__file__).resolve().parents[2]
 ORTHANC = "/usr/sbin/Orthanc"
 PLUGINS = Path("/usr/share/orthanc/plugins")
@@ -29,6 +31,12 @@ PLUGIN_VENV = ROOT / ".orthanc-venv"
 USER, PASSWORD = "dicomview", "s3cret-test-password"
 START_TIMEOUT_S = 60
 
+
+
+@pytest.fixture(scope="session", autouse=True)
+def inputs_wait_for_python() -> None:
+    """The viewer's Python runs in a worker: each input returns once it has been handled (tests/chromium.py)."""
+    wait_for_python_after_inputs()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -42,12 +42,13 @@ def test_pyscript_config_maps_every_browser_module_and_nothing_server_side():
         for path in PACKAGE.rglob("*.py") if not CPYTHON_ONLY & set(path.relative_to(PACKAGE).parts)
     }
     assert mapped == expected
-    assert config["interpreter"] == "./python-runtime.mjs"  # site/: the vendored Pyodide + compiled stdlib
+    # the vendored Pyodide + compiled stdlib; in PyScript's worker the path is relative to pyscript.toml
+    assert config["interpreter"] == "./site/python-runtime.mjs"
 
 
 def test_page_loads_the_entry_point_with_the_config():
     html = (ROOT / "site" / "index.html").read_text()
-    assert '<script type="py" src="../py/dicomview/web/main.py" config="../pyscript.toml"></script>' in html
+    assert '<script type="py" worker src="../py/dicomview/web/main.py" config="../pyscript.toml"></script>' in html
     for contract in ('id="open-files"', 'type="file" multiple', 'id="image"', 'id="messages"',
                      'role="alert"', 'data-runtime="loading"'):
         assert contract in html

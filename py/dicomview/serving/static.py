@@ -32,6 +32,15 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "frame-ancestors 'none'",
 ])
 
+# Cross-origin isolation: Python runs in PyScript's worker and reaches the page synchronously through
+# SharedArrayBuffer and Atomics, which browsers give only to isolated pages (issue 7). Static hosts that
+# cannot send headers get them from site/sw.js.
+ISOLATION_HEADERS = {
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Embedder-Policy": "require-corp",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+
 MIME_TYPES = {
     ".wasm": "application/wasm",
     ".mjs": "text/javascript",
@@ -149,6 +158,8 @@ class ViewerRequestHandler(http.server.SimpleHTTPRequestHandler):
         self.send_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Referrer-Policy", "no-referrer")
+        for name, value in ISOLATION_HEADERS.items():
+            self.send_header(name, value)
         self.send_header("Cache-Control", "no-cache")  # always revalidate: edits to py/ show at once
         super().end_headers()
 

@@ -7,13 +7,13 @@ outside #stack, so zoom and pan move the image under it, not the texts.
 
 from __future__ import annotations
 
-from js import ResizeObserver
 from pyodide.ffi import create_proxy
 
 from dicomview import annotations, viewstate
 from dicomview.annotations import CORNERS, EDGES, Layout, place_of
 from dicomview.render import frame_view
 from dicomview.web.dom import Listeners, element, make
+from dicomview.web.host import ResizeObserver
 
 EXPORT_MARGIN_FRACTION = 1 / 80  # of the exported image's shorter side
 
@@ -26,22 +26,38 @@ class AnnotationLayer:
         self.listeners = Listeners()
 
     def attach(self) -> None:
+        # The parts are kept, with what they show: an update writes only what changed (a drag changes
+        # only the window's line), and never looks anything up on the page.
         root = make("div", id="annotations", class_="annotations")
-        for corner in CORNERS:
-            root.append(make("div", class_="corner", data_corner=corner))
-        for edge in EDGES:
-            root.append(make("div", class_="marker", data_edge=edge))
+        self.corners = {corner: make("div", class_="corner", data_corner=corner) for corner in CORNERS}
+        self.markers = {edge: make("div", class_="marker", data_edge=edge) for edge in EDGES}
+        root.append(*self.corners.values(), *self.markers.values())
         bar = make("div", id="scale-bar", class_="scale-bar")
-        bar.append(make("span", class_="scale-label"), make("div", class_="scale-line"))
+        self.scale_label, self.scale_line = make("span", class_="scale-label"), make("div", class_="scale-line")
+        self.scale_line_style = self.scale_line.style
+        bar.append(self.scale_label, self.scale_line)
         root.append(bar)
+        self.scale_bar = bar
+        self.shown: dict[str, object] = {}
         element("viewport").insertBefore(root, element("readout"))
+        self.measure_viewport()
         self.listeners.on(element("show-annotations"), "change", lambda event: self.show(event.target.checked))
         # the fit, hence the scale bar, changes with the viewport's size: window resizes, and the side
         # panel growing under the image on narrow screens
-        self._resized = create_proxy(lambda entries, observer: self.update())
+        self._resized = create_proxy(lambda entries, observer: (self.measure_viewport(), self.update()))
         ResizeObserver.new(self._resized).observe(element("viewport"))
         for key in ("t", "T"):
             self.page.gestures.key_actions[key] = self.toggle
+
+    def measure_viewport(self) -> None:
+        box = element("viewport").getBoundingClientRect()
+        self.viewport_size = (box.width, box.height)
+
+    def write(self, key: str, value, apply) -> None:
+        """apply(value) unless the part already shows value."""
+        if self.shown.get(key) != value:
+            self.shown[key] = value
+            apply(value)
 
     # --- state ------------------------------------------------------------------------------------
     @property
@@ -74,25 +90,24 @@ class AnnotationLayer:
         if image is None:
             return
         self.page.gestures.refresh_readout()  # the cursor's readout belongs to the layer too
-        box = element("viewport").getBoundingClientRect()
+        width, height = self.viewport_size
         view = self.page.gestures.view
         ds = image.dataset
-        scale = viewstate.display_scale(view, (box.width, box.height), (int(ds.Columns), int(ds.Rows)))
-        layout = self.layout(scale, box.width / 4, view)
+        scale = viewstate.display_scale(view, (width, height), (int(ds.Columns), int(ds.Rows)))
+        layout = self.layout(scale, width / 4, view)
         if layout is None:
             return
-        root = element("annotations")
-        for corner in CORNERS:
-            lines = layout.corners[corner]
-            root.querySelector(f'[data-corner="{corner}"]').replaceChildren(*[make("div", line) for line in lines])
-        for edge in EDGES:
-            root.querySelector(f'[data-edge="{edge}"]').textContent = layout.markers.get(edge, "")
-        bar = element("scale-bar")
-        bar.hidden = layout.scale is None
+        for corner, node in self.corners.items():
+            self.write(corner, tuple(layout.corners[corner]),
+                       lambda lines, node=node: node.replaceChildren(*[make("div", line) for line in lines]))
+        for edge, node in self.markers.items():
+            self.write(edge, layout.markers.get(edge, ""), lambda text, node=node: setattr(node, "textContent", text))
+        self.write("bar", layout.scale is None, lambda hidden: setattr(self.scale_bar, "hidden", hidden))
         if layout.scale is not None:
-            bar.querySelector(".scale-line").style.width = f"{layout.scale.pixels:.2f}px"
-            bar.querySelector(".scale-label").textContent = layout.scale.label
-            bar.dataset.mm = f"{layout.scale.mm:g}"
+            self.write("bar-width", f"{layout.scale.pixels:.2f}px",
+                       lambda width: setattr(self.scale_line_style, "width", width))
+            self.write("bar-label", layout.scale.label, lambda text: setattr(self.scale_label, "textContent", text))
+            self.write("bar-mm", f"{layout.scale.mm:g}", lambda mm: self.scale_bar.setAttribute("data-mm", mm))
 
     # --- on an exported PNG -------------------------------------------------------------------------
     def paint(self, context, width: int, height: int) -> None:

@@ -6,12 +6,13 @@ Every value from a file reaches the DOM through textContent or an attribute, nev
 from __future__ import annotations
 
 import asyncio
+import traceback
 from collections import Counter
 
-from js import URL, console, document, requestAnimationFrame
-from pyodide.ffi import create_once_callable
+from js import console
 
 from dicomview import tags
+from dicomview.mpr import VOLUME_KEYS
 from dicomview.overlays import frame_overlays, overlays_to_rgba
 from dicomview.render import CUSTOM, RenderedFrame, frame_view, voi_choices
 from dicomview.series import series_label
@@ -19,8 +20,9 @@ from dicomview.session import OpenedImage, Problem, Session
 from dicomview.web import codecs
 from dicomview.web.annotation_layer import AnnotationLayer
 from dicomview.web.cine_player import CinePlayer
-from dicomview.web.dom import Listeners, element, make, put_pixels, show_rendered
+from dicomview.web.dom import Listeners, announce_render, element, make, put_pixels, show_rendered
 from dicomview.web.gestures import Gestures
+from dicomview.web.host import Once, busy, document, flushing, local_files, soon, window
 from dicomview.web.library import Library, chosen_entries
 from dicomview.web.mpr import MprPage
 from dicomview.web.studies import StudyBrowser
@@ -50,16 +52,26 @@ class ViewerPage:
 
     def load_codecs(self) -> None:
         """Start loading the codecs in the background: start-up does not wait, opening files does."""
-        self.codecs_loaded = asyncio.ensure_future(codecs.load_all())
+        self.codecs_loaded = asyncio.ensure_future(flushing(codecs.load_all()))
         self._tasks.add(self.codecs_loaded)
 
     def spawn(self, coroutine) -> None:
-        task = asyncio.ensure_future(coroutine)
+        task = asyncio.ensure_future(flushing(coroutine))
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        busy(+1)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task) -> None:
+        self._tasks.discard(task)
+        busy(-1)
+        if not task.cancelled() and task.exception() is not None:  # a bug: say so, where a developer looks
+            exc = task.exception()
+            console.error("dicomview: " + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
 
     # --- events -------------------------------------------------------------------------------
     def attach(self) -> None:
+        self.body_classes = document.body.classList  # kept: each lookup would cross to the page
+        self._marked = -1  # the image marked current in the lists
         self.listeners.on(element("open-files"), "change", self.on_open_files)
         for name in ("dragenter", "dragover"):
             self.listeners.on(document, name, self.on_drag_over)
@@ -78,22 +90,24 @@ class ViewerPage:
         self.mpr.attach()
         self.studies = StudyBrowser(self)  # DICOMweb study browser (web/studies.py)
         self.studies.attach()
+        self.gestures.publish_keys(VOLUME_KEYS)
 
     def on_open_files(self, event) -> None:
-        files = list(event.target.files)
-        event.target.value = ""  # choosing the same files again fires change again
-        self.spawn(self.open_files(files))
+        self.spawn(self.open_chosen(event.target))
+
+    async def open_chosen(self, input_element) -> None:
+        files = await local_files(input_element.files)
+        input_element.value = ""  # choosing the same files again fires change again
+        await self.open_files(files)
 
     def on_drag_over(self, event) -> None:
-        event.preventDefault()
-        document.body.classList.add("dragging")
+        self.body_classes.add("dragging")  # site/boot.js prevents the browser's own handling
 
     def on_drag_leave(self, event) -> None:
-        document.body.classList.remove("dragging")
+        self.body_classes.remove("dragging")
 
     def on_drop(self, event) -> None:
-        event.preventDefault()
-        document.body.classList.remove("dragging")
+        self.body_classes.remove("dragging")
         self.library.on_drop(event)
 
     def on_list_click(self, event) -> None:
@@ -113,10 +127,10 @@ class ViewerPage:
             self.show(self.session.current)
 
     def request_render(self) -> None:
-        """Re-render the current image at the next animation frame: a drag's many moves, one render each."""
+        """Re-render the current image once the waiting events are handled: a drag's many moves, one render."""
         if not self._render_pending:
             self._render_pending = True
-            requestAnimationFrame(create_once_callable(self._render_now))
+            soon(self._render_now)
 
     def _render_now(self, timestamp=None) -> None:
         self._render_pending = False
@@ -146,18 +160,19 @@ class ViewerPage:
         name = image.file_name.rsplit(".", 1)[0] + (f"-frame{image.frame + 1}" if image.frames > 1 else "")
 
         def save(blob) -> None:
-            link = make("a", href=URL.createObjectURL(blob), download=f"{name}.png")
+            link = make("a", href=window.URL.createObjectURL(blob), download=f"{name}.png")
             link.click()
-            URL.revokeObjectURL(link.href)
+            window.URL.revokeObjectURL(link.href)
 
-        canvas.toBlob(create_once_callable(save), "image/png")
+        canvas.toBlob(Once(save), "image/png")
 
     def on_show_overlays(self, event) -> None:
         element("overlay").hidden = not event.target.checked
 
     # --- work ---------------------------------------------------------------------------------
     async def open_files(self, files) -> None:
-        await self.library.open(chosen_entries(files))
+        """Open Files of the page (a FileList or an array), read in this thread (host.local_files)."""
+        await self.library.open(chosen_entries(await local_files(files)))
 
     async def codecs_ready(self) -> None:
         """Decoding waits for the WebAssembly codecs; one that failed to load is logged, not fatal."""
@@ -185,15 +200,16 @@ class ViewerPage:
             return
         self.last_rendered = outcome
         self.draw(self.session.images[index], outcome)
-        self.mark_current()  # the list itself changes only when files are added or dropped
+        if self._marked != index:  # the list itself changes only when files are added or dropped
+            self.mark_current()
 
     # --- drawing ------------------------------------------------------------------------------
     def draw(self, image: OpenedImage, rendered: RenderedFrame) -> None:
         self.render_count += 1
         window = rendered.window
         show_rendered(self.canvas, rendered.rgba, sop_instance_uid=image.sop_instance_uid, frame=image.frame,
-                      window=window, render_count=self.render_count)
-        document.body.classList.add("has-image")
+                      window=window)
+        self.body_classes.add("has-image")
         info = element("image-info")
         info.replaceChildren()
         ds = image.dataset
@@ -217,6 +233,7 @@ class ViewerPage:
             self._tags_for = image
             self.tag_browser.show(tags.tag_rows(image.dataset))
         self.mpr.offer(image)
+        announce_render(self.canvas, self.render_count)
 
     def draw_overlays(self, image: OpenedImage) -> None:
         """The annotation layer: overlay planes of this frame, drawn above canvas#image, never into it."""
@@ -267,6 +284,7 @@ class ViewerPage:
         self.library.draw_series()
 
     def mark_current(self) -> None:
+        self._marked = self.session.current
         for button in document.querySelectorAll("#image-list button[aria-current]"):
             button.removeAttribute("aria-current")
         button = document.querySelector(f'#image-list button[data-index="{self.session.current}"]')

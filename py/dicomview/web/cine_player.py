@@ -7,13 +7,13 @@ and renders it there and then, so a slow render skips frames and never piles ren
 
 from __future__ import annotations
 
-from js import requestAnimationFrame
 from pyodide.ffi import create_proxy
 
 from dicomview import cine
 from dicomview.annotations import place_of
 from dicomview.series import series_members
 from dicomview.web.dom import Listeners, element
+from dicomview.web.host import request_animation_frame as requestAnimationFrame
 
 
 class CinePlayer:
@@ -109,7 +109,7 @@ class CinePlayer:
     def schedule(self) -> None:
         if not self._scheduled:
             self._scheduled = True
-            requestAnimationFrame(self._tick)
+            requestAnimationFrame(self._tick, pending=False)  # playing is not work pending
 
     def tick(self, timestamp: float) -> None:
         self._scheduled = False

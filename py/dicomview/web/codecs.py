@@ -15,13 +15,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from js import URL, Error, Object, Promise, document
+from js import URL, Error, Object, Promise
 from pydicom import uid
 from pydicom.pixels import decoders
 from pydicom.pixels.decoders.base import DecodeRunner
 from pyodide.ffi import JsException, create_proxy, to_js
 
 from dicomview import jpeg_dct
+from dicomview.web.host import IN_WORKER, document, import_module
 
 CODECS_FOLDER = "vendor/codecs/"
 
@@ -68,6 +69,20 @@ def is_available(transfer_syntax: str) -> bool:
     return any(transfer_syntax in codec.syntaxes and codec.name in _loaded for codec in CODECS)
 
 
+async def classic_script_global(url: str, name: str):
+    """Run a classic script (Emscripten glue that defines a global factory) and return its global `name`:
+    a <script> on the page's main thread; in a worker (no document there) its text, run as a function."""
+    import js
+
+    if not IN_WORKER:
+        await load_script(url)
+        return getattr(js, name)
+    response = await js.fetch(url)
+    if not response.ok:
+        raise OSError(f"cannot load {url} (HTTP {response.status})")
+    return js.Function.new(f"{await response.text()}\n;return {name};")()
+
+
 def load_script(url: str):
     """A promise that a classic <script> (the Emscripten glue defines a global factory) has run."""
 
@@ -86,18 +101,17 @@ async def load(codec: Codec) -> None:
     """Load, instantiate and register one codec with pydicom."""
     base = URL.new(CODECS_FOLDER, document.baseURI).href
     script = base + codec.script
-    import js
 
     if codec.script.endswith(".wasm"):
         _loaded[codec.name] = await instantiate_wasi(script)
     elif not codec.factory:  # an ES module: its exports are the codec
-        _loaded[codec.name] = await js.dicomviewImport(script)
+        _loaded[codec.name] = await import_module(script)
     else:
-        await load_script(script)
+        factory = await classic_script_global(script, codec.factory)
         folder = script.rsplit("/", 1)[0] + "/"
         options = to_js({"locateFile": create_proxy(lambda path, prefix: folder + path)},
                         dict_converter=Object.fromEntries)
-        _loaded[codec.name] = await getattr(js, codec.factory)(options)
+        _loaded[codec.name] = await factory(options)
     for decoder_name in codec.decoders:
         getattr(decoders, decoder_name).add_plugin(f"{codec.name}-wasm", (__name__, codec.function))
 

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from js import ImageData, Object, document
+from js import Object, Uint8ClampedArray
 from pyodide.ffi import create_proxy, to_js
+
+from dicomview.web.host import ImageData, document
+
+_elements: dict[str, object] = {}
 
 
 def element(element_id: str):
-    return document.getElementById(element_id)
+    """The page's element with this id, looked up once: the page's elements with ids are made once and
+    kept (index.html, and the parts web/ adds when it starts), and each lookup crosses to the page."""
+    found = _elements.get(element_id)
+    if found is None:
+        found = document.getElementById(element_id)
+        if found is not None:
+            _elements[element_id] = found
+    return found
 
 
 def make(tag: str, text: str = "", **attributes: str):
@@ -34,24 +45,29 @@ class Listeners:
             target.addEventListener(name, proxy)
 
 
+_canvas_sizes: dict[int, tuple[int, int]] = {}
+
+
 def put_pixels(canvas, rgba) -> None:
-    """Hand the RGBA array to the canvas without a Python-side copy (PyProxy.getBuffer)."""
+    """Hand the RGBA array to the page's canvas: one copy out of the heap, which the browser clones across."""
     rows, columns = rgba.shape[:2]
-    if canvas.width != columns or canvas.height != rows:
+    if _canvas_sizes.get(canvas._number) != (columns, rows):  # only this code sizes these canvases
         canvas.width, canvas.height = columns, rows
+        _canvas_sizes[canvas._number] = (columns, rows)
     proxy = create_proxy(rgba)
     buffer = proxy.getBuffer("u8clamped")
     try:
-        canvas.getContext("2d").putImageData(ImageData.new(buffer.data, columns, rows), 0, 0)
+        pixels = Uint8ClampedArray.new(buffer.data)  # this image only: the view's buffer is the whole heap
+        canvas.getContext("2d").putImageData(ImageData.new(pixels, columns, rows), 0, 0)
     finally:
         buffer.release()
         proxy.destroy()
 
 
-def show_rendered(canvas, rgba, *, sop_instance_uid: str, frame: int, window, render_count: int,
-                  **extra: str) -> None:
+def show_rendered(canvas, rgba, *, sop_instance_uid: str, frame: int, window, **extra: str) -> None:
     """Pixels to the canvas, then the automation contract's attributes (DESIGN §7) saying what they are:
-    the same for canvas#image and every canvas[data-view]; `extra` adds a view's own (data_x -> data-x)."""
+    the same for canvas#image and every canvas[data-view]; `extra` adds a view's own (data_x -> data-x).
+    The render is announced (data-render-count) by `announce_render` once everything drawn with it is."""
     put_pixels(canvas, rgba)
     attributes = {
         "data-sop-instance-uid": sop_instance_uid,
@@ -59,7 +75,13 @@ def show_rendered(canvas, rgba, *, sop_instance_uid: str, frame: int, window, re
         "data-window-center": "" if window is None else f"{window.center:g}",
         "data-window-width": "" if window is None else f"{window.width:g}",
         **{name.replace("_", "-"): value for name, value in extra.items()},
-        "data-render-count": str(render_count),
     }
     for name, value in attributes.items():
         canvas.setAttribute(name, value)
+
+
+def announce_render(canvas, render_count: int) -> None:
+    """The contract's signal that a render and all that goes with it (info, controls, annotations) is on the
+    page: tests and tools wait for it. Python runs in a worker, so the page shows each step as it comes,
+    and this one must come last."""
+    canvas.setAttribute("data-render-count", str(render_count))

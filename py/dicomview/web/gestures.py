@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from js import Object, document
+from js import Object
 from pyodide.ffi import to_js
 
 from dicomview import viewstate
@@ -20,10 +20,15 @@ from dicomview.readout import readout
 from dicomview.render import frame_view
 from dicomview.viewstate import FIT, Point, View
 from dicomview.web.dom import Listeners, element
+from dicomview.web.host import document, window
 
 PREVIOUS_KEYS = ("ArrowUp", "ArrowLeft", "PageUp")
 NEXT_KEYS = ("ArrowDown", "ArrowRight", "PageDown")
 ACTIVATION_KEYS = (" ", "Enter")  # on a focused button these press it: leave them to the button
+# The keys on_key acts on: those with an image shown, and those at any time. The page (site/boot.js) prevents
+# their default action, which Python in its worker would do too late.
+IMAGE_KEYS = ("r", "R", "i", "I", "f", "F", "h", "H", "v", "V", "1", *PREVIOUS_KEYS, *NEXT_KEYS)
+ANY_TIME_KEYS = ("?", "Escape")
 
 
 @dataclass(frozen=True)
@@ -63,13 +68,18 @@ class Gestures:
         for name, handler in (
             ("pointerdown", self.on_pointer_down), ("pointermove", self.on_pointer_move),
             ("pointerup", self.on_pointer_up), ("pointercancel", self.on_pointer_up),
-            ("dblclick", self.on_double_click), ("contextmenu", lambda event: event.preventDefault()),
+            ("dblclick", self.on_double_click),
             ("pointerleave", self.on_pointer_leave),
         ):
             self.listeners.on(viewport, name, handler)
-        self.listeners.on(viewport, "wheel", self.on_wheel, passive=False)  # it must preventDefault
+        self.listeners.on(viewport, "wheel", self.on_wheel)  # site/boot.js keeps the page from scrolling
         self.listeners.on(document, "keydown", self.on_key)
         self.listeners.on(element("help-close"), "click", lambda event: self.toggle_help(False))
+
+    def publish_keys(self, volume_keys) -> None:
+        """Tell the page which keys are shortcuts (after every part added its key_actions)."""
+        window.dicomviewShortcuts = {"anyTime": list(ANY_TIME_KEYS),
+                                     "image": [*IMAGE_KEYS, *self.key_actions], "volume": list(volume_keys)}
 
     # --- pointer --------------------------------------------------------------------------------
     def on_pointer_down(self, event) -> None:
@@ -89,9 +99,7 @@ class Gestures:
             return
         low, high = rendered.value_range
         start = rendered.window or min_max_window(low, high)
-        self.drag = Drag(mode, event.clientX, event.clientY, self.view, start, high - low)
-        event.currentTarget.setPointerCapture(event.pointerId)
-        event.preventDefault()
+        self.drag = Drag(mode, event.clientX, event.clientY, self.view, start, high - low)  # captured: boot.js
 
     def focus_view(self, event=None) -> None:
         """Give the keys to the image (Space plays, not presses a button); for a list's click only when it
@@ -107,8 +115,6 @@ class Gestures:
         if len(self.touches) == 2:
             ids = tuple(self.touches)
             self.drag = Pinch(ids, tuple(self.from_centre(*self.touches[i]) for i in ids), self.view)
-            event.currentTarget.setPointerCapture(event.pointerId)
-        event.preventDefault()
         return True
 
     def from_centre(self, x: float, y: float) -> Point:
@@ -156,7 +162,6 @@ class Gestures:
     def on_wheel(self, event) -> None:
         if self.page.current_image() is None:
             return
-        event.preventDefault()
         if event.ctrlKey:
             x, y = self.from_centre(event.clientX, event.clientY)
             self.set_view(viewstate.zoom_about(self.view, viewstate.wheel_zoom_factor(event.deltaY), x, y))
@@ -165,11 +170,13 @@ class Gestures:
 
     # --- keys -----------------------------------------------------------------------------------
     def on_key(self, event) -> None:
+        """The shortcuts of publish_keys: what each does. Keep the two in step (the help's test checks it)."""
         if event.key == "Escape" and not element("help").hidden:  # from anywhere, a text field too
             self.toggle_help(False)
-            event.preventDefault()
             return
         if event.target.closest("input, select, textarea") is not None or event.ctrlKey or event.metaKey:
+            return
+        if getattr(event, "dicomviewHandled", None):  # the volume views took it (web/mpr.py on_key)
             return
         key = event.key
         if key in ACTIVATION_KEYS and event.target.closest("button, summary, a[href]") is not None:
@@ -197,9 +204,7 @@ class Gestures:
             self.step(-1 if key in PREVIOUS_KEYS else 1)
         elif key in self.key_actions:
             self.key_actions[key]()
-        else:
-            return
-        event.preventDefault()
+        # the page has prevented the key's default action already (site/boot.js, publish_keys)
 
     def show_readout(self, x: float, y: float) -> None:
         """Stored value, modality value with unit and patient position under the cursor."""

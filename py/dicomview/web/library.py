@@ -8,13 +8,13 @@ from __future__ import annotations
 import asyncio
 import time
 
-from js import Array, Promise, document, navigator
 from pyodide.ffi import JsException, create_once_callable
 
 from dicomview.opening import PEEK_ABOVE_BYTES, TOO_LARGE, Batch, Entry, Skipped, diagnostics_text, skipped_summary
 from dicomview.studies import SeriesEntry, group_studies
 from dicomview.thumbnails import middle_frame, thumbnail
 from dicomview.web.dom import element, make, put_pixels
+from dicomview.web.host import PageError, callback_result, document, local_files, navigator, window
 
 YIELD_EVERY_S = 0.025  # hand the page back to the browser at least this often while reading
 
@@ -30,23 +30,21 @@ def folder_entries(files) -> list[Entry]:
     return sorted(entries, key=lambda entry: entry.path)
 
 
-def js_call(function, *args):
-    """Await a callback-style File System API call (success, error callbacks) as a promise."""
-    return Promise.new(create_once_callable(lambda resolve, reject: function(*args, resolve, reject)))
-
-
 async def walk(directory) -> list[Entry]:
     """Every file under a dropped FileSystemDirectoryEntry; readEntries gives at most 100 per call."""
-    entries, pending = [], [directory]
+    paths, files, pending = [], [], [directory]
     while pending:
         reader = pending.pop().createReader()
-        while children := list(await js_call(reader.readEntries)):
+        while children := list(await callback_result(reader.readEntries)):
             for child in children:
                 if child.isDirectory:
                     pending.append(child)
                 else:
-                    entries.append(Entry(child.fullPath.lstrip("/"), chosen=False, handle=await js_call(child.file)))
-    return sorted(entries, key=lambda entry: entry.path)
+                    paths.append(child.fullPath.lstrip("/"))
+                    files.append(await callback_result(child.file))
+    handles = await local_files(window.Array.of(*files))
+    return sorted((Entry(path, chosen=False, handle=handle) for path, handle in zip(paths, handles, strict=True)),
+                  key=lambda entry: entry.path)
 
 
 class Library:
@@ -65,22 +63,22 @@ class Library:
 
     # --- opening ------------------------------------------------------------------------------
     def on_open_folder(self, event) -> None:
-        entries = folder_entries(event.target.files)
-        event.target.value = ""
-        self.page.spawn(self.open(entries))
+        self.page.spawn(self.open_folder(event.target))
+
+    async def open_folder(self, input_element) -> None:
+        entries = folder_entries(await local_files(input_element.files))
+        input_element.value = ""
+        await self.open(entries)
 
     def on_drop(self, event) -> None:
-        """Dropped files and folders. The items must be read now: the DataTransfer empties after the event."""
-        entries, directories = [], []
-        for item in Array.from_(event.dataTransfer.items or []):
-            if item.kind != "file":
-                continue
-            fs_entry = item.webkitGetAsEntry() if hasattr(item, "webkitGetAsEntry") else None
-            if fs_entry is not None and fs_entry.isDirectory:
-                directories.append(fs_entry)
-            elif (file := item.getAsFile()) is not None:
-                entries.extend(chosen_entries([file]))
-        self.page.spawn(self.open(entries, directories))
+        """Dropped files and folders, as site/boot.js took them from the DataTransfer during the event
+        (it empties afterwards, and this handler may run later, in the worker)."""
+        dropped = event.dicomviewDrop
+        if dropped:
+            self.page.spawn(self.open_dropped(dropped.files, list(dropped.directories)))
+
+    async def open_dropped(self, files, directories: list) -> None:
+        await self.open(chosen_entries(await local_files(files)), directories)
 
     async def open(self, entries: list[Entry], directories=()) -> None:
         page = self.page
@@ -91,7 +89,7 @@ class Library:
             page.status(f"Listing {directory.name}…")
             try:
                 batch.add(await walk(directory))
-            except JsException as exc:  # a folder the browser may not list (permissions, removed)
+            except (JsException, PageError) as exc:  # a folder the browser may not list (permissions, removed)
                 batch.add_problem(directory.name, f"the folder could not be listed ({exc})")
         await self.read(batch)
         await asyncio.sleep(0)  # the last file read, the list (arranged with it) and the first image are
@@ -103,7 +101,9 @@ class Library:
         """Read the batch one file at a time, with the count on the page, yielding to the browser often
         enough that it paints and answers input while a large folder is read."""
         bar = element("open-progress")
-        bar.hidden = False
+        bar.max, bar.value = batch.total, batch.done
+        self.page.status(batch.progress_text())
+        bar.hidden = False  # after its numbers: the page may paint between two writes from the worker
         last_yield = time.monotonic()
         try:
             while (entry := batch.next_entry()) is not None:

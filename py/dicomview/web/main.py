@@ -4,7 +4,8 @@ The performance marks name the start-up steps for tests/bench/startup.py.
 """
 
 import pyodide_js
-from js import URL, dicomviewTakePendingFiles, document, performance
+
+from dicomview.web.host import URL, document, flush, performance, window
 
 PYDICOM_WHEEL = "vendor/wheels/pydicom-3.0.2-py3-none-any.whl"
 # .pyc of what start-up imports from numpy, Pillow and pydicom (serving/vendor.py BYTECODE_WHEEL):
@@ -15,6 +16,7 @@ BYTECODE_WHEEL = "vendor/wheels/dicomview_bytecode-0.27.7-cp312-none-any.whl"
 def say(text: str, step: int) -> None:
     document.getElementById("status-text").textContent = text
     document.getElementById("runtime-progress").value = step
+    flush()
 
 
 try:
@@ -31,10 +33,12 @@ try:
     page.load_codecs()
     say("Ready: open or drop DICOM files. They stay on this computer.", 3)
     document.documentElement.dataset.runtime = "ready"
-    waiting = list(dicomviewTakePendingFiles())  # opened or dropped while Python started (site/boot.js)
-    if waiting:
+    flush()
+    waiting = window.dicomviewTakePendingFiles()  # opened or dropped while Python started (site/boot.js)
+    if waiting.length:
         page.spawn(page.open_files(waiting))
 except Exception as exc:  # the page must say why it cannot work
     say(f"Python could not start: {exc}", 0)
     document.documentElement.dataset.runtime = "error"
+    flush()
     raise

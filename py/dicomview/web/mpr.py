@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import math
 
-from js import document, window
-
 from dicomview.measure import describe, modality_unit
 from dicomview.mpr import LAYOUTS, SLAB_CHOICES, TOOLS, Mpr
 from dicomview.render import CUSTOM, modality_lut, voi_choices
 from dicomview.reslice import VIEWS
 from dicomview.volume import NotAVolume, build_volume
-from dicomview.web.dom import Listeners, element, make, show_rendered
+from dicomview.web.dom import Listeners, announce_render, element, make, show_rendered
+from dicomview.web.host import document, window
 
 SLAB_LABELS = {"none": "None", "mip": "MIP", "minip": "MinIP", "mean": "Mean"}
 CROSSHAIR_COLOUR = "#ffd23f"
@@ -121,8 +120,7 @@ class MprPage:
             on(overlay, "pointermove", self.on_pointer_move)
             on(overlay, "pointerup", self.on_pointer_up)
             on(overlay, "pointercancel", self.on_pointer_up)
-            on(overlay, "wheel", self.on_wheel, passive=False)
-            on(overlay, "contextmenu", lambda event: event.preventDefault())
+            on(overlay, "wheel", self.on_wheel)  # site/boot.js keeps the page from scrolling or a menu opening
 
     def on_toggle(self, event) -> None:
         if not element("mpr").hidden:
@@ -199,7 +197,7 @@ class MprPage:
 
     def view_pixel(self, event) -> tuple[str, float, float]:
         """The view and (row, column) under the pointer, output pixels with centres on whole numbers."""
-        view = event.currentTarget.getAttribute("data-overlay")
+        view = event.target.getAttribute("data-overlay")  # the overlay: pointer capture (site/boot.js)
         canvas = document.querySelector(f'canvas[data-view="{view}"]')  # the overlay's store is finer
         box = canvas.getBoundingClientRect()
         column = (event.clientX - box.left) / box.width * canvas.width - 0.5
@@ -211,7 +209,6 @@ class MprPage:
             return
         view, row, column = self.view_pixel(event)
         if event.button == 2:  # right-drag: window / level
-            event.currentTarget.setPointerCapture(event.pointerId)
             self.drag_from = (event.clientX, event.clientY)
             self.mpr.start_window_drag(view)
             return
@@ -219,8 +216,6 @@ class MprPage:
         box = canvas.getBoundingClientRect()
         reach = (HANDLE_REACH_CSS_PX * canvas.height / max(box.height, 1),
                  HANDLE_REACH_CSS_PX * canvas.width / max(box.width, 1))  # in image rows and columns
-        event.currentTarget.setPointerCapture(event.pointerId)
-        event.preventDefault()
         element("mpr").focus()
         self.change(lambda m: m.pointer_down(view, row, column, reach))
 
@@ -242,14 +237,12 @@ class MprPage:
         if self.mpr is None or event.target.closest("select, input") is not None:
             return
         if self.mpr.key(event.key):
-            event.preventDefault()
-            event.stopPropagation()
+            event.dicomviewHandled = True  # not also the 2-D view's shortcut (web/gestures.py on_key)
             self.draw_all()
 
     def on_wheel(self, event) -> None:
-        event.preventDefault()
         if self.mpr is not None and event.deltaY:
-            view = event.currentTarget.getAttribute("data-overlay")
+            view = event.target.getAttribute("data-overlay")
             self.change(lambda m: m.scroll(view, 1 if event.deltaY > 0 else -1))
 
     # --- drawing ------------------------------------------------------------------------------
@@ -297,11 +290,12 @@ class MprPage:
         source = self.images.get(mpr.volume.labels[index]) if plane.axis == 0 else None
         show_rendered(canvas, rendered.rgba,
                       sop_instance_uid=str(source.get("SOPInstanceUID", "")) if source is not None else "",
-                      frame=index, window=rendered.window, render_count=self.render_count,
+                      frame=index, window=rendered.window,
                       data_slice_count=str(mpr.count(view)), data_crosshair=f"{row:.3f} {column:.3f}",
                       data_plane=plane.label)
         overlay = document.querySelector(f'canvas[data-overlay="{view}"]')
         self.draw_overlay(view, overlay, self.fit(view, canvas, overlay), row, column)
+        announce_render(canvas, self.render_count)
 
     def fit(self, view: str, canvas, overlay) -> tuple[float, float]:
         """CSS size in true proportions (physical mm), as large as the pane allows; returns it."""

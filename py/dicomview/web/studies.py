@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import urllib.parse
 
-from js import URL, document, location
+from js import URL
 from pyodide.http import pyfetch
 
 from dicomview import dicomweb
 from dicomview.session import Problem
 from dicomview.web.dom import Listeners, element, make
+from dicomview.web.host import document, location
 
 SEARCH_FIELDS = {  # input id -> StudyQuery field
     "study-patient-name": "patient_name", "study-patient-id": "patient_id", "study-date-from": "date_from",
@@ -112,8 +113,7 @@ class StudyBrowser:
         if study and study in self.studies:
             await self.list_series(study)
 
-    def on_search(self, event) -> None:
-        event.preventDefault()
+    def on_search(self, event) -> None:  # site/boot.js keeps the form from being sent
         fields = {field: element(input_id).value for input_id, field in SEARCH_FIELDS.items()}
         self.page.spawn(self.search(dicomweb.StudyQuery(**fields)))
 

@@ -3,11 +3,11 @@ and copying to the clipboard: one row's value with its button, or every row show
 
 from __future__ import annotations
 
-from js import navigator
 from pyodide.ffi import create_once_callable
 
 from dicomview import tags
 from dicomview.web.dom import Listeners, element, make
+from dicomview.web.host import navigator
 
 
 class TagBrowser:

@@ -1,0 +1,92 @@
+// The page's half of py/dicomview/web/host.py: Python runs in PyScript's worker (issue 7) and holds the
+// page's objects by number. Each function here is one synchronous call from the worker with plain JSON
+// in and out (typed arrays and Files travel beside it as `extras`, cloned by the browser).
+const objects = new Map([[1, globalThis], [2, document]]);
+let nextNumber = 3;
+let dispatch = () => {};
+let inflight = 0; // callbacks sent to Python that it has not finished
+
+function out(value) {
+  if (value === undefined) return { u: 1 };
+  if (value === null || typeof value === "string" || typeof value === "boolean") return value;
+  if (typeof value === "number") return Number.isFinite(value) ? value : { n: String(value) };
+  if (typeof value === "bigint") return Number(value);
+  const number = nextNumber++;
+  objects.set(number, value);
+  return { h: number };
+}
+
+function into(value, extras) {
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) return value.map((item) => into(item, extras));
+  if ("h" in value) return objects.get(value.h);
+  if ("l" in value) return value.l.map((item) => into(item, extras));
+  if ("o" in value) return Object.fromEntries(Object.entries(value.o).map(([key, item]) => [key, into(item, extras)]));
+  if ("x" in value) return extras[value.x];
+  if ("n" in value) return Number(value.n);
+  if ("c" in value) {
+    const number = value.c;
+    return (...args) => {
+      inflight += 1;
+      Promise.resolve(dispatch(number, JSON.stringify(args.map(out)))).finally(() => { inflight -= 1; });
+    };
+  }
+  throw new TypeError(`unexpected value from Python: ${JSON.stringify(value)}`);
+}
+
+
+// One command: [op, number, ...]. `keep` (a negative number Python chose) stores an object Python
+// creates without waiting for it (createElement, getContext, new ImageData): it is named before it exists.
+function execute([op, number, name, json, keep], extras) {
+  const target = objects.get(number);
+  const store = (value) => {
+    if (keep === undefined || keep === null) return out(value);
+    objects.set(keep, value);
+    return null;
+  };
+  switch (op) {
+    case "get": {
+      if (name.endsWith("\0")) return out(target[name.slice(0, -1)]);
+      if (!(name in Object(target))) return { m: 1 };
+      const value = target[name];
+      return typeof value === "function" ? { fn: 1 } : out(value);
+    }
+    case "set": target[name] = into(json, extras); return null;
+    case "call": return store(target[name](...into(json, extras)));
+    case "new": return store(new (name === null ? target : target[name])(...into(json, extras)));
+    case "apply": return out(target(...into(json, extras)));
+    case "items": return { l: Array.from(target, out) };
+    case "release": for (const each of json) objects.delete(each); return null;
+    default: throw new TypeError(`unknown command ${op}`);
+  }
+}
+
+globalThis.dicomviewBridge = {
+  connect(dispatcher) { dispatch = dispatcher; },
+  busy: 0, // Python's own pending work (tasks, animation frames), set by host.py
+  // Nothing sent to Python is still being handled: what tests and tools wait for after an input.
+  get idle() { return inflight === 0 && this.busy === 0; },
+  // Python's writes since its last call, then the one it waits for: one crossing of the threads for all.
+  run(json, extras) {
+    const commands = JSON.parse(json);
+    const errors = [];
+    let result = null;
+    commands.forEach((command, index) => {
+      try {
+        const value = execute(command, extras);
+        if (index === commands.length - 1) result = value;
+      } catch (error) {
+        const text = `${error && error.name ? `${error.name}: ` : ""}${error && error.message !== undefined ? error.message : error}`;
+        if (index === commands.length - 1) result = { e: text };
+        else errors.push(`${command[0]} ${command[2] || ""}: ${text}`);
+      }
+    });
+    return JSON.stringify({ r: result, errors });
+  },
+};
+
+// Files reach Python's worker as its own File objects (handles, not bytes) on a channel only this page
+// knows: host.py local_files.
+const fileChannel = new BroadcastChannel(`dicomview-files-${crypto.randomUUID ? crypto.randomUUID() : Math.random()}`);
+globalThis.dicomviewFileChannel = fileChannel.name;
+globalThis.dicomviewShareFiles = (ticket, files) => fileChannel.postMessage({ ticket, files: Array.from(files) });
