@@ -163,6 +163,8 @@ def measure(chromium, launch: dict, viewer: Viewer, cases: dict[str, list[Path]]
 
 
 MEASURE_MEMORY = "performance.measureUserAgentSpecificMemory().then((measured) => measured.bytes)"
+# dicomview's Python heap, read in its worker (py/dicomview/web/main.py); 0 in any other worker
+PYTHON_HEAP = "globalThis.dicomviewPythonHeapBytes ? globalThis.dicomviewPythonHeapBytes() : 0"
 
 
 def measure_in(context, viewer: Viewer, cases: dict[str, list[Path]]) -> dict[str, float]:
@@ -201,8 +203,11 @@ def measure_in(context, viewer: Viewer, cases: dict[str, list[Path]]) -> dict[st
     out["300-slice series: page's WebAssembly memory (MB)"] = wasm / 1e6
     # Everything the tab holds, its workers included (dicomview's Python runs in one): the browser's own
     # count, which needs a cross-origin isolated page (both pages are served so).
-    total = page.evaluate(MEASURE_MEMORY)
-    out["300-slice series: memory of the page and its workers (MB)"] = total / 1e6
+    measured = page.evaluate(MEASURE_MEMORY)
+    python_heap = sum(worker.evaluate(PYTHON_HEAP) for worker in page.workers)  # not in `measured`
+    total = measured + python_heap
+    out["300-slice series: the browser's measurement of the page and its workers (MB)"] = measured / 1e6
+    out["300-slice series: Python's heap in the worker (MB)"] = python_heap / 1e6
     out["300-slice series: memory / pixel bytes"] = total / data.SERIES_PIXEL_BYTES
     scrolled = scroll_stack(page, viewer)
     out["scroll: main-thread ms per slice"] = median(scrolled.update_costs())

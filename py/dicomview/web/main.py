@@ -3,7 +3,9 @@
 The performance marks name the start-up steps for tests/bench/startup.py.
 """
 
+import js
 import pyodide_js
+from pyodide.ffi import create_proxy
 
 from dicomview.web.host import URL, document, flush, performance, window
 
@@ -26,8 +28,12 @@ try:
     await pyodide_js.loadPackage(["numpy", "pillow", *wheels])
     performance.mark("dicomview:packages")
     from dicomview.web.app import ViewerPage
+    from dicomview.web.mpr import wasm_memory_bytes
 
     performance.mark("dicomview:imported")
+    # For tools (tests/bench/run.py): Python's heap lives in this worker, where the page's memory
+    # measurement does not see it; they read it here (Playwright evaluates in the worker).
+    js.dicomviewPythonHeapBytes = create_proxy(wasm_memory_bytes)
     page = ViewerPage()
     page.attach()
     page.load_codecs()
