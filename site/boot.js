@@ -8,9 +8,6 @@ function fail(text) {
   status.textContent = text;
 }
 
-// Python cannot write `import()`: this lets it load the vendored ES-module codecs without eval.
-globalThis.dicomviewImport = (url) => import(url);
-
 // Files opened or dropped while Python starts wait here; main.py opens them the moment it is ready
 // (dicomviewTakePendingFiles). Once the page is ready these listeners step aside for Python's own.
 const pending = [];

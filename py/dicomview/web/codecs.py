@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from js import URL, Error, Object, Promise
+from js import URL, Object
 from pydicom import uid
 from pydicom.pixels import decoders
 from pydicom.pixels.decoders.base import DecodeRunner
 from pyodide.ffi import JsException, create_proxy, to_js
 
 from dicomview import jpeg_dct
-from dicomview.web.host import IN_WORKER, document, import_module
+from dicomview.web.host import document, import_module
 
 CODECS_FOLDER = "vendor/codecs/"
 
@@ -70,31 +70,15 @@ def is_available(transfer_syntax: str) -> bool:
 
 
 async def classic_script_global(url: str, name: str):
-    """Run a classic script (Emscripten glue that defines a global factory) and return its global `name`:
-    a <script> on the page's main thread; in a worker (no document there) its text, run as a function."""
+    """Run a classic script (Emscripten glue that defines a global factory) in this worker and return its
+    global `name`: its text, run as a function (a worker has no <script>, and a module worker no
+    importScripts)."""
     import js
 
-    if not IN_WORKER:
-        await load_script(url)
-        return getattr(js, name)
     response = await js.fetch(url)
     if not response.ok:
         raise OSError(f"cannot load {url} (HTTP {response.status})")
     return js.Function.new(f"{await response.text()}\n;return {name};")()
-
-
-def load_script(url: str):
-    """A promise that a classic <script> (the Emscripten glue defines a global factory) has run."""
-
-    def executor(resolve, reject):
-        script = document.createElement("script")
-        script.onload = create_proxy(lambda event: resolve(None))
-        # reject with an Error: a plain string cannot become the awaiting coroutine's exception
-        script.onerror = create_proxy(lambda event: reject(Error.new(f"cannot load {url}")))
-        script.src = url
-        document.head.append(script)
-
-    return Promise.new(create_proxy(executor))
 
 
 async def load(codec: Codec) -> None:
