@@ -108,7 +108,29 @@ async def load_all() -> list[str]:
             await load(codec)
         except Exception as exc:  # a missing or broken codec only disables its transfer syntaxes
             failures.append(f"{codec.name}: {exc}")
+            if codec.name == "dcmjs-codecs":
+                await load_pillow_fallback()
     return failures
+
+
+async def load_pillow_fallback() -> None:
+    """Pyodide's Pillow, for 8-bit JPEG baseline where DCMTK's IJG codec could not load. Only then: at every
+    start it cost a 1 MB download, its loading and pydicom's import of it (tests/bench/README.md, "Pillow").
+    pydicom decided at import that its Pillow plugin was unavailable: reload it and register it again."""
+    import importlib
+    import sys
+
+    import pyodide_js
+    from pydicom.pixels.decoders import pillow
+
+    await pyodide_js.loadPackage("pillow")
+    importlib.invalidate_caches()  # the import system listed site-packages before Pillow was there
+    for name in [name for name in sys.modules if name == "PIL" or name.startswith("PIL.")]:
+        del sys.modules[name]  # PIL/ held only the bytecode wheel's .pyc: a namespace package until now
+    importlib.reload(pillow)
+    for decoder in (decoders.JPEGBaseline8BitDecoder, decoders.JPEGExtended12BitDecoder):
+        decoder.remove_plugin("pillow")
+        decoder.add_plugin("pillow", ("pydicom.pixels.decoders.pillow", "_decode_frame"))
 
 
 async def instantiate_wasi(url: str):

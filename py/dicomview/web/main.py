@@ -10,7 +10,8 @@ from pyodide.ffi import create_proxy
 from dicomview.web.host import URL, document, flush, performance, window
 
 PYDICOM_WHEEL = "vendor/wheels/pydicom-3.0.2-py3-none-any.whl"
-# .pyc of what start-up imports from numpy, Pillow and pydicom (serving/vendor.py BYTECODE_WHEEL):
+# .pyc of what start-up imports from numpy and pydicom, and of Pillow (a fallback, loaded only if needed)
+# (serving/vendor.py BYTECODE_WHEEL):
 # Pyodide then loads bytecode instead of compiling ~150 modules from source on every start.
 BYTECODE_WHEEL = "vendor/wheels/dicomview_bytecode-0.27.7-cp312-none-any.whl"
 
@@ -25,7 +26,7 @@ try:
     performance.mark("dicomview:main")
     say("Loading numpy and pydicom…", 2)
     wheels = [URL.new(wheel, document.baseURI).href for wheel in (PYDICOM_WHEEL, BYTECODE_WHEEL)]
-    await pyodide_js.loadPackage(["numpy", "pillow", *wheels])
+    await pyodide_js.loadPackage(["numpy", *wheels])  # Pillow only if the IJG codec fails (web/codecs.py)
     performance.mark("dicomview:packages")
     from dicomview.web.app import ViewerPage
     from dicomview.web.mpr import wasm_memory_bytes
