@@ -7,12 +7,10 @@ outside #stack, so zoom and pan move the image under it, not the texts.
 
 from __future__ import annotations
 
-from pyodide.ffi import create_proxy
-
 from dicomview import annotations, viewstate
 from dicomview.annotations import CORNERS, EDGES, Layout, place_of
 from dicomview.render import frame_view
-from dicomview.web.dom import Listeners, element, make
+from dicomview.web.dom import element, listen, make
 from dicomview.web.host import ResizeObserver
 
 EXPORT_MARGIN_FRACTION = 1 / 80  # of the exported image's shorter side
@@ -23,7 +21,6 @@ class AnnotationLayer:
 
     def __init__(self, page) -> None:
         self.page = page
-        self.listeners = Listeners()
 
     def attach(self) -> None:
         # The parts are kept, with what they show: an update writes only what changed (a drag changes
@@ -41,13 +38,16 @@ class AnnotationLayer:
         self.shown: dict[str, object] = {}
         element("viewport").insertBefore(root, element("readout"))
         self.measure_viewport()
-        self.listeners.on(element("show-annotations"), "change", lambda event: self.show(event.target.checked))
+        listen(element("show-annotations"), "change", lambda event: self.show(event.target.checked))
         # the fit, hence the scale bar, changes with the viewport's size: window resizes, and the side
         # panel growing under the image on narrow screens
-        self._resized = create_proxy(lambda entries, observer: (self.measure_viewport(), self.update()))
-        ResizeObserver.new(self._resized).observe(element("viewport"))
+        ResizeObserver.new(self.on_resize).observe(element("viewport"))
         for key in ("t", "T"):
             self.page.gestures.key_actions[key] = self.toggle
+
+    def on_resize(self, entries, observer) -> None:
+        self.measure_viewport()
+        self.update()
 
     def measure_viewport(self) -> None:
         box = element("viewport").getBoundingClientRect()

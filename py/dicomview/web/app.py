@@ -20,9 +20,9 @@ from dicomview.session import OpenedImage, Problem, Session
 from dicomview.web import codecs
 from dicomview.web.annotation_layer import AnnotationLayer
 from dicomview.web.cine_player import CinePlayer
-from dicomview.web.dom import Listeners, announce_render, element, make, put_pixels, show_rendered
+from dicomview.web.dom import announce_render, element, listen, make, put_pixels, show_rendered
 from dicomview.web.gestures import Gestures
-from dicomview.web.host import Once, busy, document, flushing, local_files, soon, window
+from dicomview.web.host import Once, busy, document, flushing, local_files, navigator, soon, window
 from dicomview.web.library import Library, chosen_entries
 from dicomview.web.mpr import MprPage
 from dicomview.web.studies import StudyBrowser
@@ -36,7 +36,6 @@ class ViewerPage:
         self.session = Session()
         self.render_count = 0
         self.canvas = element("image")
-        self.listeners = Listeners()
         self._tasks = set()  # keep running work alive until it finishes
         self.codecs_loaded = None  # the task loading the WebAssembly codecs (load_codecs)
         self.last_rendered: RenderedFrame | None = None
@@ -72,20 +71,20 @@ class ViewerPage:
     def attach(self) -> None:
         self.body_classes = document.body.classList  # kept: each lookup would cross to the page
         self._marked = -1  # the image marked current in the lists
-        self.listeners.on(element("open-files"), "change", self.on_open_files)
+        listen(element("open-files"), "change", self.on_open_files)
         for name in ("dragenter", "dragover"):
-            self.listeners.on(document, name, self.on_drag_over)
-        self.listeners.on(document, "dragleave", self.on_drag_leave)
-        self.listeners.on(document, "drop", self.on_drop)
-        self.listeners.on(element("image-list"), "click", self.on_list_click)
-        self.listeners.on(element("window-preset"), "change", self.on_window_preset)
-        self.listeners.on(element("frame"), "input", self.on_frame)
-        self.listeners.on(element("show-overlays"), "change", self.on_show_overlays)
+            listen(document, name, self.on_drag_over)
+        listen(document, "dragleave", self.on_drag_leave)
+        listen(document, "drop", self.on_drop)
+        listen(element("image-list"), "click", self.on_list_click)
+        listen(element("window-preset"), "change", self.on_window_preset)
+        listen(element("frame"), "input", self.on_frame)
+        listen(element("show-overlays"), "change", self.on_show_overlays)
         self.gestures.attach()
         self.annotations.attach()
         self.cine.attach()
         self.tag_browser.attach()
-        self.listeners.on(element("export-png"), "click", self.on_export_png)
+        listen(element("export-png"), "click", self.on_export_png)
         self.library.attach()
         self.mpr.attach()
         self.studies = StudyBrowser(self)  # DICOMweb study browser (web/studies.py)
@@ -296,6 +295,10 @@ class ViewerPage:
         element("messages").append(make("li", str(problem), data_file=problem.file_name))
         self.library.count_problems()
         element("problems").hidden = False
+
+    def copy_to_clipboard(self, text: str, what: str) -> None:
+        """Copy text, then say what was copied."""
+        navigator.clipboard.writeText(text).then(Once(lambda _: self.status(f"{what} copied to the clipboard")))
 
     def status(self, text: str) -> None:
         element("status-text").textContent = text

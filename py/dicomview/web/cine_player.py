@@ -7,12 +7,10 @@ and renders it there and then, so a slow render skips frames and never piles ren
 
 from __future__ import annotations
 
-from pyodide.ffi import create_proxy
-
 from dicomview import cine
 from dicomview.annotations import place_of
 from dicomview.series import series_members
-from dicomview.web.dom import Listeners, element
+from dicomview.web.dom import element, listen
 from dicomview.web.host import request_animation_frame as requestAnimationFrame
 
 
@@ -21,7 +19,6 @@ class CinePlayer:
 
     def __init__(self, page) -> None:
         self.page = page
-        self.listeners = Listeners()
         self.playing = False
         self._scheduled = False
         self._started: tuple[float, int] | None = None  # (timestamp in ms, position) when timing began
@@ -29,11 +26,10 @@ class CinePlayer:
         self._rate_for = None  # what the fps field was filled for: the image, or its series for a stack
         self._file_rate = cine.FrameRate(cine.DEFAULT_FPS, "default")
         self._rate_changed = False  # the user set the rate: play evenly at it
-        self._tick = create_proxy(self.tick)
 
     def attach(self) -> None:
-        self.listeners.on(element("cine-play"), "click", lambda event: self.toggle())
-        self.listeners.on(element("cine-fps"), "change", self.on_fps)
+        listen(element("cine-play"), "click", lambda event: self.toggle())
+        listen(element("cine-fps"), "change", self.on_fps)
         self.page.gestures.key_actions[" "] = self.toggle
 
     # --- what plays -------------------------------------------------------------------------------
@@ -109,7 +105,7 @@ class CinePlayer:
     def schedule(self) -> None:
         if not self._scheduled:
             self._scheduled = True
-            requestAnimationFrame(self._tick, pending=False)  # playing is not work pending
+            requestAnimationFrame(self.tick)
 
     def tick(self, timestamp: float) -> None:
         self._scheduled = False

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from js import Object, Uint8ClampedArray
-from pyodide.ffi import create_proxy, to_js
+from js import Uint8ClampedArray
+from pyodide.ffi import create_proxy
 
 from dicomview.web.host import ImageData, document
 
@@ -30,19 +30,10 @@ def make(tag: str, text: str = "", **attributes: str):
     return node
 
 
-class Listeners:
-    """Event handlers as JS proxies, kept alive as long as their owner (Pyodide frees unreferenced ones)."""
-
-    def __init__(self) -> None:
-        self._proxies = []
-
-    def on(self, target, name: str, handler, **options) -> None:
-        proxy = create_proxy(handler)
-        self._proxies.append(proxy)
-        if options:
-            target.addEventListener(name, proxy, to_js(options, dict_converter=Object.fromEntries))
-        else:
-            target.addEventListener(name, proxy)
+def listen(target, name: str, handler) -> None:
+    """`handler` for the page's `name` events on `target`, for the page's lifetime: host.py keeps it and
+    the page calls it by number (the page prevents default actions itself: site/boot.js)."""
+    target.addEventListener(name, handler)
 
 
 _canvas_sizes: dict[int, tuple[int, int]] = {}

@@ -11,15 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from js import Object
-from pyodide.ffi import to_js
-
 from dicomview import viewstate
 from dicomview.pipeline import Window, min_max_window
 from dicomview.readout import readout
 from dicomview.render import frame_view
 from dicomview.viewstate import FIT, Point, View
-from dicomview.web.dom import Listeners, element
+from dicomview.web.dom import element, listen
 from dicomview.web.host import document, window
 
 PREVIOUS_KEYS = ("ArrowUp", "ArrowLeft", "PageUp")
@@ -60,7 +57,6 @@ class Gestures:
         self.touches: dict[int, Point] = {}  # fingers down, by pointer id, in client coordinates
         self.key_actions: dict[str, Callable[[], None]] = {}
         self.cursor: Point | None = None  # where the mouse rests over the view, for the readout
-        self.listeners = Listeners()
 
     def attach(self) -> None:
         viewport = element("viewport")
@@ -71,10 +67,10 @@ class Gestures:
             ("dblclick", self.on_double_click),
             ("pointerleave", self.on_pointer_leave),
         ):
-            self.listeners.on(viewport, name, handler)
-        self.listeners.on(viewport, "wheel", self.on_wheel)  # site/boot.js keeps the page from scrolling
-        self.listeners.on(document, "keydown", self.on_key)
-        self.listeners.on(element("help-close"), "click", lambda event: self.toggle_help(False))
+            listen(viewport, name, handler)
+        listen(viewport, "wheel", self.on_wheel)  # site/boot.js keeps the page from scrolling
+        listen(document, "keydown", self.on_key)
+        listen(element("help-close"), "click", lambda event: self.toggle_help(False))
 
     def publish_keys(self, volume_keys) -> None:
         """Tell the page which keys are shortcuts (after every part added its key_actions)."""
@@ -105,7 +101,7 @@ class Gestures:
         """Give the keys to the image (Space plays, not presses a button); for a list's click only when it
         came from a pointer (event.detail > 0), so keyboard users stay in the list."""
         if event is None or event.detail > 0:
-            element("viewport").focus(to_js({"preventScroll": True}, dict_converter=Object.fromEntries))
+            element("viewport").focus({"preventScroll": True})
 
     def touch_down(self, event) -> bool:
         """Track a finger; the second one turns the gesture into pinch and pan. True if handled here."""

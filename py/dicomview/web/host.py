@@ -21,12 +21,11 @@ from typing import Any
 
 import js
 from pyodide.ffi import JsDoubleProxy, JsProxy, create_proxy
-from pyscript import RUNNING_IN_WORKER as IN_WORKER
 from pyscript import window as _pyscript_window
 
 URL = js.URL  # the worker's own: a URL is plain data
 
-_bridge = _pyscript_window.dicomviewBridge if IN_WORKER else js.dicomviewBridge
+_bridge = _pyscript_window.dicomviewBridge  # PyScript's synchronous proxy: the one use of it
 _run = _bridge.run
 _METHODS: set[str] = set()  # property names seen to hold functions: no read is needed before calling them
 _callbacks: dict[int, tuple[Callable, bool]] = {}  # number -> (callable, called once)
@@ -49,6 +48,8 @@ WRITE_METHODS = frozenset({
 })
 # Methods that always give a new object: Python names it at once (a negative number) and goes on.
 CREATE_METHODS = frozenset({"createElement", "createTextNode", "getContext"})
+
+
 class PageError(Exception):
     """A JavaScript exception thrown on the page by something Python asked for."""
 
@@ -197,15 +198,8 @@ class PageObject:
         return True
 
     def __await__(self):
-        future = asyncio.get_running_loop().create_future()
-
-        def settle(outcome: Callable) -> Callable:
-            return lambda value=None: None if future.done() else outcome(value)
-
-        fail = settle(lambda error: future.set_exception(PageError(str(error))))
-        self.then(Once(settle(future.set_result)), Once(fail))
-        flush()
-        return future.__await__()
+        """A promise of the page: its value, or a PageError."""
+        return callback_result(self.then).__await__()
 
     def __del__(self) -> None:
         if self._number > 2 or self._number < 0:  # 1 and 2 are the page's window and document
@@ -351,21 +345,10 @@ def soon(callback: Callable) -> None:
     asyncio.get_running_loop().call_soon(run)
 
 
-def request_animation_frame(callback: Callable, *, pending: bool = True) -> None:
-    """Run `callback` before the page's next paint; `pending`: the page is not idle until it has run
-    (a render asked for; not cine's endless frames)."""
-    if not pending:
-        window.requestAnimationFrame(Once(callback))
-        return
-
-    def run(*args) -> None:
-        try:
-            callback(*args)
-        finally:
-            busy(-1)
-
-    busy(+1)
-    window.requestAnimationFrame(Once(run))
+def request_animation_frame(callback: Callable) -> None:
+    """Run `callback` before the page's next paint (cine's frames). The page stays idle meanwhile: a render
+    that must be waited for is asked for with `soon`."""
+    window.requestAnimationFrame(Once(callback))
 
 
 import_module = js.Function.new("url", "return import(url)")  # Python cannot write import()

@@ -8,13 +8,13 @@ from __future__ import annotations
 import asyncio
 import time
 
-from pyodide.ffi import JsException, create_once_callable
+from pyodide.ffi import JsException
 
 from dicomview.opening import PEEK_ABOVE_BYTES, TOO_LARGE, Batch, Entry, Skipped, diagnostics_text, skipped_summary
 from dicomview.studies import SeriesEntry, group_studies
 from dicomview.thumbnails import middle_frame, thumbnail
-from dicomview.web.dom import element, make, put_pixels
-from dicomview.web.host import PageError, callback_result, document, local_files, navigator, window
+from dicomview.web.dom import element, listen, make, put_pixels
+from dicomview.web.host import PageError, callback_result, document, local_files, window
 
 YIELD_EVERY_S = 0.025  # hand the page back to the browser at least this often while reading
 
@@ -56,7 +56,6 @@ class Library:
         self._generation = 0  # a newer series list stops the older one's thumbnail task
 
     def attach(self) -> None:
-        listen = self.page.listeners.on
         listen(element("open-folder"), "change", self.on_open_folder)
         listen(element("series-list"), "click", self.on_series_click)
         listen(element("copy-problems"), "click", self.on_copy)
@@ -148,9 +147,7 @@ class Library:
         element("problem-count").textContent = f"({count})" if count else ""
 
     def on_copy(self, event) -> None:
-        text = diagnostics_text(self.page.session.problems, self.skipped)
-        done = create_once_callable(lambda _: self.page.status("Diagnostics copied to the clipboard"))
-        navigator.clipboard.writeText(text).then(done)
+        self.page.copy_to_clipboard(diagnostics_text(self.page.session.problems, self.skipped), "Diagnostics")
 
     # --- series list --------------------------------------------------------------------------
     def draw_series(self) -> None:

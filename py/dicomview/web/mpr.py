@@ -16,7 +16,7 @@ from dicomview.mpr import LAYOUTS, SLAB_CHOICES, TOOLS, Mpr
 from dicomview.render import CUSTOM, modality_lut, voi_choices
 from dicomview.reslice import VIEWS
 from dicomview.volume import NotAVolume, build_volume
-from dicomview.web.dom import Listeners, announce_render, element, make, show_rendered
+from dicomview.web.dom import announce_render, element, listen, make, show_rendered
 from dicomview.web.host import document, window
 
 SLAB_LABELS = {"none": "None", "mip": "MIP", "minip": "MinIP", "mean": "Mean"}
@@ -56,7 +56,6 @@ class MprPage:
         self.mpr: Mpr | None = None
         self.series = None
         self.images = {}  # label -> dataset, for each view's SOP Instance UID
-        self.listeners = Listeners()
         self.render_count = 0
         self.built = False
         self.listed: list[tuple] = []  # the measurement lines on the page
@@ -64,7 +63,7 @@ class MprPage:
 
     # --- the page's hooks ---------------------------------------------------------------------
     def attach(self) -> None:
-        self.listeners.on(element("volume-toggle"), "click", self.on_toggle)
+        listen(element("volume-toggle"), "click", self.on_toggle)
 
     def offer(self, image) -> None:
         """After the 2-D view shows an image: offer the volume views when its series has several slices."""
@@ -105,22 +104,21 @@ class MprPage:
                      make("ul", id="mpr-measurements", class_="mpr-measurements"))
         document.querySelector("aside.side").prepend(panel)
         element("mpr-link-windows").checked = True
-        on = self.listeners.on
-        on(element("mpr-layout"), "change", lambda e: self.change(lambda m: m.set_layout(e.target.value)))
-        on(element("mpr-tool"), "change", lambda e: self.change(lambda m: m.set_tool(e.target.value)))
-        on(element("mpr-window"), "change", self.on_window)
-        on(element("mpr-link-windows"), "change", self.on_link_windows)
+        listen(element("mpr-layout"), "change", lambda e: self.change(lambda m: m.set_layout(e.target.value)))
+        listen(element("mpr-tool"), "change", lambda e: self.change(lambda m: m.set_tool(e.target.value)))
+        listen(element("mpr-window"), "change", self.on_window)
+        listen(element("mpr-link-windows"), "change", self.on_link_windows)
         for control in ("mpr-slab", "mpr-slab-mm"):
-            on(element(control), "change", self.on_slab)
-        on(element("mpr-measurements"), "click", self.on_list_click)
+            listen(element(control), "change", self.on_slab)
+        listen(element("mpr-measurements"), "click", self.on_list_click)
         section.setAttribute("tabindex", "-1")  # focused by a press on a view: then keys reach on_key
-        on(section, "keydown", self.on_key)
+        listen(section, "keydown", self.on_key)
         for overlay in document.querySelectorAll("canvas.mpr-overlay"):
-            on(overlay, "pointerdown", self.on_pointer_down)
-            on(overlay, "pointermove", self.on_pointer_move)
-            on(overlay, "pointerup", self.on_pointer_up)
-            on(overlay, "pointercancel", self.on_pointer_up)
-            on(overlay, "wheel", self.on_wheel)  # site/boot.js keeps the page from scrolling or a menu opening
+            listen(overlay, "pointerdown", self.on_pointer_down)
+            listen(overlay, "pointermove", self.on_pointer_move)
+            listen(overlay, "pointerup", self.on_pointer_up)
+            listen(overlay, "pointercancel", self.on_pointer_up)
+            listen(overlay, "wheel", self.on_wheel)  # site/boot.js keeps the page from scrolling or a menu opening
 
     def on_toggle(self, event) -> None:
         if not element("mpr").hidden:

@@ -16,7 +16,7 @@ from pyodide.http import pyfetch
 
 from dicomview import dicomweb
 from dicomview.session import Problem
-from dicomview.web.dom import Listeners, element, make
+from dicomview.web.dom import element, listen, make
 from dicomview.web.host import document, location
 
 SEARCH_FIELDS = {  # input id -> StudyQuery field
@@ -76,15 +76,14 @@ class StudyBrowser:
         self.page = page
         self.base = ""
         self.thumbnails = ""  # the plugin's thumbnail route, "" elsewhere
-        self.listeners = Listeners()
         self.studies: dict[str, dict[str, str]] = {}
 
     def attach(self) -> None:
         side = document.querySelector("aside.side")
         side.prepend(build_panel())
-        self.listeners.on(element("study-search"), "submit", self.on_search)
-        self.listeners.on(element("study-list"), "click", self.on_study_click)
-        self.listeners.on(element("dicomweb-series-list"), "click", self.on_series_click)
+        listen(element("study-search"), "submit", self.on_search)
+        listen(element("study-list"), "click", self.on_study_click)
+        listen(element("dicomweb-series-list"), "click", self.on_series_click)
         self.page.spawn(self.discover())
 
     def status(self, text: str) -> None:

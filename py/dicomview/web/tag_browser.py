@@ -3,11 +3,8 @@ and copying to the clipboard: one row's value with its button, or every row show
 
 from __future__ import annotations
 
-from pyodide.ffi import create_once_callable
-
 from dicomview import tags
-from dicomview.web.dom import Listeners, element, make
-from dicomview.web.host import navigator
+from dicomview.web.dom import element, listen, make
 
 
 class TagBrowser:
@@ -15,12 +12,12 @@ class TagBrowser:
         self.page = page
         self.rows: list[tags.TagRow] = []
         self.shown: list[tags.TagRow] = []
-        self.listeners = Listeners()
 
     def attach(self) -> None:
-        self.listeners.on(element("tag-search"), "input", lambda event: self.draw())
-        self.listeners.on(element("tags"), "click", self.on_row_copy)
-        self.listeners.on(element("copy-tags"), "click", lambda event: self.copy(tags.rows_text(self.shown), "Tags"))
+        listen(element("tag-search"), "input", lambda event: self.draw())
+        listen(element("tags"), "click", self.on_row_copy)
+        listen(element("copy-tags"), "click",
+               lambda event: self.page.copy_to_clipboard(tags.rows_text(self.shown), "Tags"))
 
     def show(self, rows: list[tags.TagRow]) -> None:
         self.rows = rows
@@ -48,8 +45,5 @@ class TagBrowser:
         button = event.target.closest("button[data-row]")
         if button is not None:
             row = self.shown[int(button.getAttribute("data-row"))]
-            self.copy(row.value, f"{row.keyword} {row.tag}")
+            self.page.copy_to_clipboard(row.value, f"{row.keyword} {row.tag}")
 
-    def copy(self, text: str, what: str) -> None:
-        done = create_once_callable(lambda _: self.page.status(f"{what} copied to the clipboard"))
-        navigator.clipboard.writeText(text).then(done)
