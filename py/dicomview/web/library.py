@@ -88,7 +88,7 @@ class Library:
             page.status(f"Listing {directory.name}…")
             try:
                 batch.add(await walk(directory))
-            except (JsException, PageError) as exc:  # a folder the browser may not list (permissions, removed)
+            except PageError as exc:  # a folder the browser may not list (permissions, removed)
                 batch.add_problem(directory.name, f"the folder could not be listed ({exc})")
         await self.read(batch)
         await asyncio.sleep(0)  # the last file read, the list (arranged with it) and the first image are
