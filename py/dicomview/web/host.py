@@ -354,13 +354,20 @@ def request_animation_frame(callback: Callable) -> None:
 import_module = js.Function.new("url", "return import(url)")  # Python cannot write import()
 
 _files_channel = None
-_files_waiting: dict[int, asyncio.Future] = {}
+_files_waiting: dict[int, tuple[asyncio.Future, list]] = {}
 
 
 def _files_arrived(event) -> None:
-    future = _files_waiting.pop(event.data.ticket, None)
-    if future is not None and not future.done():
-        future.set_result(list(event.data.files))
+    """One part of a choice of files (bridge.js posts them in parts); the last part completes it."""
+    ticket = event.data.ticket
+    if ticket not in _files_waiting:
+        return
+    future, arrived = _files_waiting[ticket]
+    arrived.extend(event.data.files)
+    if event.data.last:
+        del _files_waiting[ticket]
+        if not future.done():
+            future.set_result(arrived)
 
 
 async def local_files(files) -> list:
@@ -375,7 +382,7 @@ async def local_files(files) -> list:
     while ticket in _files_waiting:
         ticket += 1
     future = asyncio.get_running_loop().create_future()
-    _files_waiting[ticket] = future
+    _files_waiting[ticket] = (future, [])
     window.dicomviewShareFiles(ticket, files)
     flush()
     return await future
