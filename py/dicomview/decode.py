@@ -1,4 +1,4 @@
-"""Bytes to a pydicom Dataset and to the stored values of one frame, with a reason for every failure.
+"""A file to a pydicom Dataset and to the stored values of one frame, with a reason for every failure.
 
 Every failure becomes `UnreadableFile` with a sentence a user can act on ("not a DICOM file",
 "truncated: …", "no pixel data", "transfer syntax … is not supported yet"), so the page can name
@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import numpy as np
 import pydicom
@@ -19,6 +20,8 @@ from pydicom.pixels import get_decoder
 from pydicom.pixels import pixel_array as pydicom_pixel_array
 from pydicom.pixels.utils import get_expected_length
 from pydicom.uid import UID
+
+from dicomview import deferred
 
 # Without a preamble a file may still be a bare DICOM dataset (ACR-NEMA style, old exports); after a
 # forced read we accept it only if it holds at least one of these image-level attributes.
@@ -47,9 +50,10 @@ DEFAULT_LIMITS = Limits()
 VALID_BITS_ALLOCATED = (1, 8, 16, 32, 64)
 
 
-def read_dataset(data: bytes) -> Dataset:
-    """Parse a whole DICOM file (Part 10, or a bare dataset) from memory."""
-    if len(data) == 0:
+def read_dataset(data: bytes | BinaryIO) -> Dataset:
+    """Parse a DICOM file (Part 10, or a bare dataset): its bytes, or a seekable binary source from which
+    the Pixel Data is read only when a frame is decoded (dicomview.deferred)."""
+    if (len(data) if isinstance(data, bytes | bytearray) else deferred.bytes_after(data, 0)) == 0:
         raise UnreadableFile("the file is empty")
     try:
         return with_frame_count(with_transfer_syntax(_parse(data, force=False)))
@@ -83,7 +87,7 @@ def with_frame_count(ds: Dataset) -> Dataset:
         pass
     try:
         frame_bytes = int(ds.Rows) * int(ds.Columns) * int(ds.get("SamplesPerPixel", 1)) * int(ds.BitsAllocated) // 8
-        pixel_bytes = len(ds.PixelData) if not transfer_syntax(ds).is_compressed else 0
+        pixel_bytes = deferred.value_length(ds, PIXEL_DATA_TAG) if not transfer_syntax(ds).is_compressed else 0
     except (AttributeError, TypeError, ValueError):
         return ds
     if int(ds.BitsAllocated) % 8 == 0 and frame_bytes > 0 and pixel_bytes and pixel_bytes % frame_bytes == 0:
@@ -91,26 +95,45 @@ def with_frame_count(ds: Dataset) -> Dataset:
     return ds
 
 
-def _parse(data: bytes, force: bool) -> Dataset:
+def _parse(data: bytes | BinaryIO, force: bool) -> Dataset:
+    in_memory = isinstance(data, bytes | bytearray)
+
+    def read(**options) -> Dataset:
+        source = io.BytesIO(data) if in_memory else data
+        source.seek(0)
+        return pydicom.dcmread(source, force=force, defer_size=None if in_memory else deferred.DEFER_BYTES,
+                               **options)
+
     try:
-        ds = pydicom.dcmread(io.BytesIO(data), force=force)
+        ds = read()
         cut = truncation(ds)
-        if cut and not ds._dict and pydicom.dcmread(io.BytesIO(data), force=force, stop_before_pixels=True)._dict:
+        if cut and not ds._dict and read(stop_before_pixels=True)._dict:
             # pydicom keeps no element at all when encapsulated Pixel Data ends before its delimiter
             cut = "the encapsulated pixel data is truncated (the file ends before its sequence delimiter)"
         if cut:
             raise UnreadableFile(cut)
-        for element in ds.iterall():  # values are converted lazily: convert them so errors surface here
+        for tag in list(ds.keys()):  # values are converted lazily: convert them so errors surface here
+            if tag in deferred.PIXEL_TAGS and deferred.unread_element(ds, tag) is not None:
+                continue  # left in the file until a frame is decoded
+            element = ds[tag]
             element.value  # noqa: B018 (decoding each value is the check)
+            for item in element.value if element.VR == "SQ" else ():
+                for nested in item.iterall():
+                    nested.value  # noqa: B018 (decoding each value is the check)
     except (InvalidDicomError, UnreadableFile):
         raise
     except (EOFError, BufferError) as exc:
         raise UnreadableFile(f"the file is truncated ({exc})") from exc
+    except OSError as exc:  # a source read in place: moved or changed since it was chosen
+        raise UnreadableFile(f"could not be read ({exc})") from exc
     except Exception as exc:  # pydicom raises many types for malformed input
         raise UnreadableFile(f"malformed DICOM ({type(exc).__name__}: {exc})") from exc
-    # pydicom keeps the BytesIO it read, for deferred values (none here: all were read above); it holds
-    # the whole file's bytes next to the Pixel Data copied out of them, twice the memory (issue 7).
-    ds.buffer = None
+    if in_memory:
+        # pydicom keeps the BytesIO it read, for deferred values (none here: all were read above); it holds
+        # the whole file's bytes next to the Pixel Data copied out of them, twice the memory (issue 7).
+        ds.buffer = None
+    else:
+        deferred.remember_unread(ds)
     return ds
 
 
@@ -122,11 +145,17 @@ def truncation(ds: Dataset) -> str | None:
         return "the file ends after its header, before any data (truncated?)" if meta is not None else None
     last = elements[-1]
     length, value = getattr(last, "length", None), getattr(last, "value", None)
-    if not isinstance(value, bytes) or length is None or length == 0xFFFFFFFF or len(value) >= length:
+    if isinstance(value, bytes):
+        present = len(value)
+    elif value is None and length and ds.buffer is not None:  # left in the file (dicomview.deferred)
+        present = deferred.bytes_after(ds.buffer, last.value_tell)
+    else:
+        return None
+    if length is None or length == 0xFFFFFFFF or present >= length:
         return None
     if last.tag == PIXEL_DATA_TAG:
-        return f"the pixel data is truncated ({len(value)} of {length} bytes)"
-    return f"the file is truncated inside element {last.tag} ({len(value)} of {length} bytes)"
+        return f"the pixel data is truncated ({present} of {length} bytes)"
+    return f"the file is truncated inside element {last.tag} ({present} of {length} bytes)"
 
 
 def transfer_syntax(ds: Dataset) -> UID:
@@ -166,7 +195,7 @@ def check_pixels(ds: Dataset, limits: Limits = DEFAULT_LIMITS) -> None:
     if not decoder.is_available:
         raise UnreadableFile(f"transfer syntax {describe_syntax(uid)} is not supported yet (no decoder here)")
     if not uid.is_compressed and "PixelData" in ds:
-        expected, present = native_pixel_bytes(ds), len(ds.PixelData)
+        expected, present = native_pixel_bytes(ds), deferred.value_length(ds, PIXEL_DATA_TAG)
         if expected is not None and present < expected:
             raise UnreadableFile(f"the pixel data is truncated ({present} of {expected} bytes)")
 
@@ -240,6 +269,12 @@ def stored_frame(ds: Dataset, index: int, limits: Limits = DEFAULT_LIMITS) -> np
     check_pixels(ds, limits)
     pixel_data = f"the {describe_syntax(transfer_syntax(ds))} pixel data"  # every failure names the syntax
     try:
+        for keyword in PIXEL_KEYWORDS:  # from the file, if left there (dicomview.deferred)
+            ds.get(keyword)
+    except OSError as exc:
+        raise UnreadableFile(f"the file can no longer be read (moved or changed since it was opened: "
+                             f"{one_line(str(exc))})") from exc
+    try:
         return pydicom_pixel_array(ds, index=index, decoding_plugin=preferred_plugin(ds))
     except (ValueError, EOFError) as exc:
         text = one_line(str(exc))
@@ -248,6 +283,8 @@ def stored_frame(ds: Dataset, index: int, limits: Limits = DEFAULT_LIMITS) -> np
         raise UnreadableFile(f"{pixel_data} cannot be decoded ({text})") from exc
     except Exception as exc:
         raise UnreadableFile(f"{pixel_data} cannot be decoded ({type(exc).__name__}: {one_line(str(exc))})") from exc
+    finally:
+        deferred.release(ds)
 
 
 def one_line(text: str, limit: int = 300) -> str:

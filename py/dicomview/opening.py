@@ -14,7 +14,9 @@ are resolved against the paths opened in the same batch; references that were no
 one line naming the DICOMDIR.
 
 The browser reads each file's bytes asynchronously and yields between files; this module holds
-everything else, so that it runs the same under CPython (Batch.run) and in the page.
+everything else, so that it runs the same under CPython (Batch.run) and in the page. A file may come
+as its bytes or as a seekable source read in place: then its Pixel Data stays in the file until a frame
+is shown (dicomview.deferred).
 """
 
 from __future__ import annotations
@@ -26,11 +28,12 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, BinaryIO
 
 from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
+from dicomview import deferred
 from dicomview.decode import UnreadableFile, read_dataset
 from dicomview.session import OpenedImage, Problem, Session
 
@@ -121,6 +124,16 @@ def sop_class_name(ds: Dataset) -> str:
     return UID(uid).name if uid else "no SOP Class"
 
 
+def first_bytes(data: bytes | BinaryIO, count: int) -> bytes:
+    """The first `count` bytes (all for -1) of bytes or of a seekable source, which is left at its start."""
+    if isinstance(data, bytes | bytearray):
+        return bytes(data[:count] if count >= 0 else data)
+    data.seek(0)
+    head = data.read(count)
+    data.seek(0)
+    return head
+
+
 def may_be_dicom(head: bytes) -> bool:
     """From a file's first 132 bytes: a DICM preamble (PS3.10 7.1), a zip archive, or what a bare
     dataset starts with (a little- or big-endian tag of group 0000, 0002 or 0008)."""
@@ -187,8 +200,9 @@ class Batch:
         self.done += 1
         self.add_problem(entry.path, reason)
 
-    def feed(self, entry: Entry, data: bytes | None = None) -> None:
-        """Handle one entry: its bytes are `data`, or come from entry.read (archive members)."""
+    def feed(self, entry: Entry, data: bytes | BinaryIO | None = None) -> None:
+        """Handle one entry: `data` is its bytes or a seekable source, or they come from entry.read
+        (archive members)."""
         if data is None:
             try:
                 data = entry.read()
@@ -198,8 +212,9 @@ class Batch:
                 return self.unreadable(entry, f"cannot be read from its archive ({exc})")
         self.queue.popleft()
         self.done += 1
-        if data[128:132] != b"DICM" and data[:4] == ZIP_MAGIC:
-            self._expand(entry, data)
+        head = first_bytes(data, 132)
+        if head[128:132] != b"DICM" and head[:4] == ZIP_MAGIC:
+            self._expand(entry, data if isinstance(data, bytes) else first_bytes(data, -1))
             return
         try:
             ds = read_dataset(data)
@@ -207,7 +222,7 @@ class Batch:
             self.add_problem(entry.path, TOO_LARGE)
             return
         except UnreadableFile as exc:
-            if entry.chosen or data[128:132] == b"DICM":
+            if entry.chosen or head[128:132] == b"DICM":
                 self.add_problem(entry.path, str(exc))
             else:
                 self.skipped.append(Skipped(entry.path, NON_DICOM))
@@ -262,13 +277,15 @@ class Batch:
             text += ("; " if text else "") + f"{count} DICOMDIR{'s' if count > 1 else ''} read"
         return text
 
-    def run(self, read: Callable[[Entry], bytes], progress: Callable[[str], None] = lambda text: None) -> list[Problem]:
+    def run(self, read: Callable[[Entry], bytes | BinaryIO],
+            progress: Callable[[str], None] = lambda text: None) -> list[Problem]:
         """Read every entry synchronously (CPython: tests, tools), saying the progress before each file;
-        the page runs the same loop with an await between files."""
+        the page runs the same loop with an await between files. `read` gives bytes or a seekable source."""
         while (entry := self.next_entry()) is not None:
             progress(self.progress_text())
             data = None if entry.read else read(entry)
-            if data is not None and len(data) > PEEK_ABOVE_BYTES and self.skip_unread(entry, data[:132]):
+            size = 0 if data is None else len(data) if isinstance(data, bytes) else deferred.bytes_after(data, 0)
+            if size > PEEK_ABOVE_BYTES and self.skip_unread(entry, first_bytes(data, 132)):
                 continue  # the page reads only these first bytes
             self.feed(entry, data)
         return self.finish()

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pydicom.datadict import dictionary_VR, keyword_for_tag
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
+
+from dicomview import deferred
 
 BINARY_VRS = {"OB", "OW", "OF", "OD", "OL", "OV", "UN"}
 MAX_VALUE_CHARS = 256
@@ -49,7 +52,12 @@ def tag_rows(ds: Dataset, depth: int = 0) -> list[TagRow]:
     """File meta first (top level only), then every element; sequence items indented below them."""
     rows: list[TagRow] = []
     meta = getattr(ds, "file_meta", None) if depth == 0 else None
-    for element in [*(meta or []), *ds]:
+    for element in [*(meta or []), *ds.keys()]:
+        if not isinstance(element, DataElement):  # a tag: its value may still be in the file, unread
+            if (unread := deferred.unread_element(ds, element)) is not None:
+                rows.append(unread_row(unread, depth))
+                continue
+            element = ds[element]
         tag = format_tag(int(element.tag))
         keyword = element.keyword or ("private" if element.tag.is_private else "unknown")
         if element.VR == "SQ":
@@ -61,6 +69,13 @@ def tag_rows(ds: Dataset, depth: int = 0) -> list[TagRow]:
         else:
             rows.append(TagRow(depth, tag, keyword, str(element.VR), value_text(element)))
     return rows
+
+
+def unread_row(element, depth: int) -> TagRow:
+    """Pixel Data still in its file (dicomview.deferred): its size, without reading it for the table."""
+    length = "encapsulated" if element.length == deferred.UNDEFINED_LENGTH else f"{element.length} bytes"
+    return TagRow(depth, format_tag(int(element.tag)), keyword_for_tag(element.tag) or "unknown",
+                  str(element.VR or dictionary_VR(element.tag)), f"<binary, {length}>")
 
 
 def matches(row: TagRow, query: str) -> bool:

@@ -33,7 +33,8 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.uid import UID
 
-from dicomview.decode import UnreadableFile, frame_count, stored_frame
+from dicomview.decode import PIXEL_DATA_TAG, UnreadableFile, frame_count, stored_frame
+from dicomview.deferred import PIXEL_TAGS, unread_element
 from dicomview.render import frame_view, modality_lut
 
 ORIENTATION_TOLERANCE = 1e-3
@@ -474,8 +475,11 @@ def pixel_data_view(ds: Dataset, frame: int) -> np.ndarray | None:
 
 def slice_pixels(item: Slice) -> np.ndarray:
     """A slice's stored values: a view of its file's bytes when that is exactly what decoding gives
-    (no second copy of the pixels), else the decoded array."""
+    (no second copy of the pixels), else the decoded array (also when the bytes went back to the file
+    once decoded: dicomview.deferred)."""
     decoded = stored_frame(item.source, item.frame)
+    if unread_element(item.source, PIXEL_DATA_TAG) is not None:
+        return decoded
     view = pixel_data_view(item.source, item.frame)
     if view is not None and view.dtype == decoded.dtype and np.array_equal(view, decoded):
         return view
@@ -560,8 +564,8 @@ def per_slice_rescales(slices: list[Slice]) -> tuple[np.ndarray | None, Dataset]
     if pairs is None or (pairs == pairs[0]).all():
         return None, first
     modality = Dataset()
-    for element in first:  # shares the elements (none is changed); the two below are replaced in the copy only
-        if element.keyword != "PixelData":
-            modality.add(element)
+    for tag in first.keys():  # shares the elements (none is changed); the two below are replaced in the copy only
+        if tag not in PIXEL_TAGS:  # nor read, if still in the file (dicomview.deferred)
+            modality.add(first[tag])
     modality.RescaleSlope, modality.RescaleIntercept = "1", "0"
     return pairs, modality

@@ -15,6 +15,7 @@ from dicomview.studies import SeriesEntry, group_studies
 from dicomview.thumbnails import middle_frame, thumbnail
 from dicomview.web.dom import element, listen, make, put_pixels
 from dicomview.web.host import PageError, callback_result, document, local_files, window
+from dicomview.web.local_file import open_local_file
 
 YIELD_EVERY_S = 0.025  # hand the page back to the browser at least this often while reading
 
@@ -113,7 +114,7 @@ class Library:
                         head = (await entry.handle.slice(0, 132).arrayBuffer()).to_bytes()
                         if batch.skip_unread(entry, head):
                             continue
-                    data = None if entry.read else (await entry.handle.arrayBuffer()).to_bytes()
+                    data = None if entry.read else open_local_file(entry.handle)  # read in place
                 except MemoryError:
                     batch.unreadable(entry, TOO_LARGE)
                 except JsException as exc:  # NotReadableError: moved or changed since it was chosen
