@@ -147,8 +147,8 @@ def truncation(ds: Dataset) -> str | None:
     length, value = getattr(last, "length", None), getattr(last, "value", None)
     if isinstance(value, bytes):
         present = len(value)
-    elif value is None and length and ds.buffer is not None:  # left in the file (dicomview.deferred)
-        present = deferred.bytes_after(ds.buffer, last.value_tell)
+    elif value is None and length and (size := deferred.source_size(ds)) is not None:  # left in the file
+        present = max(size - last.value_tell, 0)  # (dicomview.deferred)
     else:
         return None
     if length is None or length == 0xFFFFFFFF or present >= length:

@@ -13,6 +13,7 @@ bytes go with their last reference; showing the image again reads them again (ab
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Callable
 from typing import BinaryIO
 
@@ -60,6 +61,15 @@ def value_length(ds: Dataset, tag: int) -> int | None:
 def bytes_after(source: BinaryIO, position: int) -> int:
     """How many bytes the source holds from `position` on (a truncated file holds fewer than declared)."""
     return max(source.seek(0, 2) - position, 0)
+
+
+def source_size(ds: Dataset) -> int | None:
+    """The size of the file a dataset was read from: its source, or the file on disk that pydicom
+    reopens by name for a deferred read (it does so for a file opened with open()); None if neither."""
+    if getattr(ds, "buffer", None) is not None:
+        return ds.buffer.seek(0, 2)
+    filename = getattr(ds, "filename", None)
+    return os.path.getsize(filename) if isinstance(filename, str) and os.path.isfile(filename) else None
 
 
 def release(ds: Dataset) -> None:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from pydicom.dataset import Dataset
 
+from dicomview import deferred
+
 OVERLAY_GROUPS = range(0x6000, 0x6020, 2)
 OVERLAY_COLOUR = (255, 224, 64)  # a yellow that stands out on any grey
 
@@ -53,7 +55,9 @@ def embedded_bits(ds: Dataset, group: int, image_frame: int) -> np.ndarray | Non
     words = np.frombuffer(ds.PixelData, dtype=f"{order}u{bits_allocated // 8}",
                           count=rows * columns, offset=image_frame * rows * columns * bits_allocated // 8)
     position = int(overlay_value(ds, group, 0x0102, 0))
-    return ((words >> position) & 1).reshape(rows, columns).astype(bool)
+    bits = ((words >> position) & 1).reshape(rows, columns).astype(bool)
+    deferred.release(ds)  # read from the file for this, if left there: given back as after a decode
+    return bits
 
 
 def place(plane: np.ndarray, origin: tuple[int, int], shape: tuple[int, int]) -> np.ndarray:

@@ -112,6 +112,19 @@ def test_pixels_cut_short_in_a_file_read_in_place_are_reported_as_from_memory():
     assert str(from_file.value) == str(in_memory.value) == "the pixel data is truncated (289400 of 290400 bytes)"
 
 
+def test_a_file_opened_by_name_is_read_in_place_too(tmp_path):
+    """pydicom reopens such a file by its name for a deferred read; a cut is still found from its size."""
+    path = tmp_path / SINGLE_FRAME
+    shutil.copy(corpus_file(SINGLE_FRAME), path)
+    with path.open("rb") as file:
+        ds = read_dataset(file)
+    assert deferred.unread_element(ds, PIXEL_DATA_TAG) is not None
+    np.testing.assert_array_equal(stored_frame(ds, 0), stored_frame(read_dataset(path.read_bytes()), 0))
+    path.write_bytes(path.read_bytes()[:-1000])
+    with path.open("rb") as file, pytest.raises(UnreadableFile, match=r"^the pixel data is truncated \(289400 of"):
+        read_dataset(file)
+
+
 def test_a_file_gone_since_it_was_opened_names_the_reason_when_shown():
     data = corpus_file(SINGLE_FRAME).read_bytes()
     gone = False
