@@ -91,13 +91,21 @@ globalThis.dicomviewBridge = {
 // page was blocked for 80 ms (traced), the longest task while a series loaded (issue 7).
 const FILES_PER_MESSAGE = 8;
 const fileChannel = new BroadcastChannel(`dicomview-files-${crypto.randomUUID ? crypto.randomUUID() : Math.random()}`);
-const nextTask = globalThis.scheduler && scheduler.postTask ? (work) => scheduler.postTask(work) : (work) => setTimeout(work);
+const taskQueue = new MessageChannel(); // a new task each, without setTimeout's 4 ms once nested
+const tasks = [];
+taskQueue.port1.onmessage = () => tasks.shift()();
+const nextTask = (work) => { tasks.push(work); taskQueue.port2.postMessage(null); };
 globalThis.dicomviewFileChannel = fileChannel.name;
 globalThis.dicomviewShareFiles = (ticket, files) => {
   const all = Array.from(files);
   const post = (start) => {
     const end = Math.min(start + FILES_PER_MESSAGE, all.length);
-    fileChannel.postMessage({ ticket, files: all.slice(start, end), last: end >= all.length });
+    try {
+      fileChannel.postMessage({ ticket, files: all.slice(start, end), last: end >= all.length });
+    } catch (error) { // Python's wait ends with the reason
+      fileChannel.postMessage({ ticket, files: [], last: true, error: String(error) });
+      return;
+    }
     if (end < all.length) nextTask(() => post(end));
   };
   post(0);

@@ -22,12 +22,12 @@ from pydicom.pixels.utils import get_expected_length
 from pydicom.uid import UID
 
 from dicomview import deferred
+from dicomview.deferred import PIXEL_DATA_TAG
 
 # Without a preamble a file may still be a bare DICOM dataset (ACR-NEMA style, old exports); after a
 # forced read we accept it only if it holds at least one of these image-level attributes.
 IMAGE_EVIDENCE = ("SOPClassUID", "PixelData", "Rows", "FloatPixelData", "DoubleFloatPixelData")
 PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
-PIXEL_DATA_TAG = 0x7FE00010
 
 
 class UnreadableFile(Exception):
@@ -53,7 +53,7 @@ VALID_BITS_ALLOCATED = (1, 8, 16, 32, 64)
 def read_dataset(data: bytes | BinaryIO) -> Dataset:
     """Parse a DICOM file (Part 10, or a bare dataset): its bytes, or a seekable binary source from which
     the Pixel Data is read only when a frame is decoded (dicomview.deferred)."""
-    if (len(data) if isinstance(data, bytes | bytearray) else deferred.bytes_after(data, 0)) == 0:
+    if deferred.size_of(data) == 0:
         raise UnreadableFile("the file is empty")
     try:
         return with_frame_count(with_transfer_syntax(_parse(data, force=False)))
@@ -87,7 +87,7 @@ def with_frame_count(ds: Dataset) -> Dataset:
         pass
     try:
         frame_bytes = int(ds.Rows) * int(ds.Columns) * int(ds.get("SamplesPerPixel", 1)) * int(ds.BitsAllocated) // 8
-        pixel_bytes = deferred.value_length(ds, PIXEL_DATA_TAG) if not transfer_syntax(ds).is_compressed else 0
+        pixel_bytes = pixel_data_length(ds) if not transfer_syntax(ds).is_compressed else 0
     except (AttributeError, TypeError, ValueError):
         return ds
     if int(ds.BitsAllocated) % 8 == 0 and frame_bytes > 0 and pixel_bytes and pixel_bytes % frame_bytes == 0:
@@ -124,7 +124,7 @@ def _parse(data: bytes | BinaryIO, force: bool) -> Dataset:
         raise
     except (EOFError, BufferError) as exc:
         raise UnreadableFile(f"the file is truncated ({exc})") from exc
-    except OSError as exc:  # a source read in place: moved or changed since it was chosen
+    except deferred.SourceUnreadable as exc:  # a file read in place: moved or changed since it was chosen
         raise UnreadableFile(f"could not be read ({exc})") from exc
     except Exception as exc:  # pydicom raises many types for malformed input
         raise UnreadableFile(f"malformed DICOM ({type(exc).__name__}: {exc})") from exc
@@ -195,7 +195,7 @@ def check_pixels(ds: Dataset, limits: Limits = DEFAULT_LIMITS) -> None:
     if not decoder.is_available:
         raise UnreadableFile(f"transfer syntax {describe_syntax(uid)} is not supported yet (no decoder here)")
     if not uid.is_compressed and "PixelData" in ds:
-        expected, present = native_pixel_bytes(ds), deferred.value_length(ds, PIXEL_DATA_TAG)
+        expected, present = native_pixel_bytes(ds), pixel_data_length(ds)
         if expected is not None and present < expected:
             raise UnreadableFile(f"the pixel data is truncated ({present} of {expected} bytes)")
 
@@ -268,12 +268,7 @@ def stored_frame(ds: Dataset, index: int, limits: Limits = DEFAULT_LIMITS) -> np
     """Decode one frame's stored values (no LUT applied); colour comes back as RGB."""
     check_pixels(ds, limits)
     pixel_data = f"the {describe_syntax(transfer_syntax(ds))} pixel data"  # every failure names the syntax
-    try:
-        for keyword in PIXEL_KEYWORDS:  # from the file, if left there (dicomview.deferred)
-            ds.get(keyword)
-    except OSError as exc:
-        raise UnreadableFile(f"the file can no longer be read (moved or changed since it was opened: "
-                             f"{one_line(str(exc))})") from exc
+    load_pixel_data(ds)
     try:
         return pydicom_pixel_array(ds, index=index, decoding_plugin=preferred_plugin(ds))
     except (ValueError, EOFError) as exc:
@@ -285,6 +280,28 @@ def stored_frame(ds: Dataset, index: int, limits: Limits = DEFAULT_LIMITS) -> np
         raise UnreadableFile(f"{pixel_data} cannot be decoded ({type(exc).__name__}: {one_line(str(exc))})") from exc
     finally:
         deferred.release(ds)
+
+
+def pixel_data_length(ds: Dataset) -> int:
+    """Bytes in the Pixel Data element, without reading what a file read in place left there, unless it
+    is of undefined length (encapsulated: only broken native files make the checks ask)."""
+    unread = deferred.unread_element(ds, PIXEL_DATA_TAG)
+    if unread is not None and unread.length == deferred.UNDEFINED_LENGTH:
+        load_pixel_data(ds)
+    return deferred.value_length(ds, PIXEL_DATA_TAG)
+
+
+def load_pixel_data(ds: Dataset) -> None:
+    """Read the pixel data a file read in place left there (dicomview.deferred) before decoding: a failure
+    here is the file's (gone, changed, too large), not the decoder's."""
+    try:
+        for keyword in PIXEL_KEYWORDS:
+            ds.get(keyword)
+    except MemoryError:
+        raise UnreadableFile("the pixel data is too large to read in this browser tab") from None
+    except Exception as exc:  # missing, unreadable, or another file now (pydicom checks tag and VR)
+        raise UnreadableFile(f"the file can no longer be read (moved or changed since it was opened: "
+                             f"{type(exc).__name__}: {one_line(str(exc))})") from exc
 
 
 def one_line(text: str, limit: int = 300) -> str:

@@ -6,8 +6,8 @@ place by the worker; under CPython, an open file) is parsed with pydicom's defer
 files, `dcmread(defer_size=...)`): an element longer than DEFER_BYTES is skipped and read from the same
 source when first used. decode.read_dataset reads every other element at once, so only the Pixel Data
 stays behind. Once a single-frame image is decoded, `release` puts the unread element back and the
-bytes go with their last reference; showing the image again reads them again (about 1 ms for a
-512x512 slice). A multi-frame object keeps its Pixel Data once read: every frame would read it all.
+bytes go with their last reference; showing the image again reads them again (1-3 ms for a
+512x512 slice in the browser). A multi-frame object keeps its Pixel Data once read: every frame would read it all.
 """
 
 from __future__ import annotations
@@ -25,9 +25,15 @@ DEFER_BYTES = 64 * 1024
 READ_AHEAD_BYTES = 16 * 1024
 """A read shorter than this fetches this much: one read holds a CT or MR header (pydicom reads it in
 pieces of a few bytes)."""
-PIXEL_TAGS = (0x7FE00008, 0x7FE00009, 0x7FE00010)  # Float, Double Float and Pixel Data (PS3.3 C.7.6.3)
+PIXEL_DATA_TAG = 0x7FE00010
+PIXEL_TAGS = (0x7FE00008, 0x7FE00009, PIXEL_DATA_TAG)  # Float, Double Float and Pixel Data (PS3.3 C.7.6.3)
 UNDEFINED_LENGTH = 0xFFFFFFFF
 _KEPT = "_dicomview_unread"  # the dataset attribute holding its unread pixel elements
+
+
+class SourceUnreadable(OSError):
+    """A file read in place can no longer be read (moved, deleted or changed since it was chosen); what
+    `read_range` raises. Apart from pydicom's own OSError for malformed data."""
 
 
 def unread_element(ds: Dataset, tag: int) -> RawDataElement | None:
@@ -43,6 +49,8 @@ def remember_unread(ds: Dataset) -> None:
     kept = {tag: element for tag in PIXEL_TAGS if (element := unread_element(ds, tag)) is not None}
     if kept:
         object.__setattr__(ds, _KEPT, kept)
+    if isinstance(getattr(ds, "buffer", None), RangeReader):
+        ds.buffer.forget_read_ahead()  # its last read-ahead: the first bytes of the Pixel Data
 
 
 def is_deferred(ds: Dataset) -> bool:
@@ -50,12 +58,16 @@ def is_deferred(ds: Dataset) -> bool:
     return bool(getattr(ds, _KEPT, None))
 
 
-def value_length(ds: Dataset, tag: int) -> int | None:
-    """The element's value length in bytes without reading an unread value (None: undefined length)."""
+def value_length(ds: Dataset, tag: int) -> int:
+    """The element's value length in bytes, without reading an unread value of defined length (one of
+    undefined length, encapsulated, is read to count it: the checks that ask meet it only in broken files)."""
     unread = unread_element(ds, tag)
-    if unread is None:
-        return len(ds[tag].value)
-    return None if unread.length == UNDEFINED_LENGTH else unread.length
+    return len(ds[tag].value) if unread is None or unread.length == UNDEFINED_LENGTH else unread.length
+
+
+def size_of(data: bytes | BinaryIO) -> int:
+    """The length of a file given as its bytes or as a seekable source."""
+    return len(data) if isinstance(data, bytes | bytearray) else bytes_after(data, 0)
 
 
 def bytes_after(source: BinaryIO, position: int) -> int:
@@ -108,22 +120,30 @@ class RangeReader(io.BufferedIOBase):
         return self._position
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
-        self._position = max(base + offset, 0)
+        bases = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}
+        if whence not in bases or bases[whence] + offset < 0:
+            raise ValueError(f"invalid seek ({offset}, whence {whence})")
+        self._position = bases[whence] + offset
         return self._position
+
+    def forget_read_ahead(self) -> None:
+        self._ahead_start, self._ahead = 0, b""
 
     def read(self, size: int | None = -1) -> bytes:
         start = self._position
         end = self._size if size is None or size < 0 else min(start + size, self._size)
         if end <= start:
             return b""
-        self._position = end
         ahead_end = self._ahead_start + len(self._ahead)
         if not (self._ahead_start <= start and end <= ahead_end):
             if end - start >= READ_AHEAD_BYTES:
-                return self._read_range(start, end)
-            self._ahead_start = start
+                data = self._read_range(start, end)
+                self._position = end
+                return data
+            self._ahead = b""
             self._ahead = self._read_range(start, min(start + READ_AHEAD_BYTES, self._size))
+            self._ahead_start = start
+        self._position = end
         return self._ahead[start - self._ahead_start:end - self._ahead_start]
 
     def read1(self, size: int = -1) -> bytes:

@@ -212,10 +212,15 @@ class Batch:
                 return self.unreadable(entry, f"cannot be read from its archive ({exc})")
         self.queue.popleft()
         self.done += 1
-        head = first_bytes(data, 132)
-        if head[128:132] != b"DICM" and head[:4] == ZIP_MAGIC:
-            self._expand(entry, data if isinstance(data, bytes) else first_bytes(data, -1))
-            return
+        try:  # a file read in place is read here: it may have gone since it was chosen
+            head = first_bytes(data, 132)
+            if head[128:132] != b"DICM" and head[:4] == ZIP_MAGIC:
+                self._expand(entry, first_bytes(data, -1))
+                return
+        except MemoryError:
+            return self.add_problem(entry.path, TOO_LARGE)
+        except OSError as exc:
+            return self.add_problem(entry.path, f"could not be read ({exc})")
         try:
             ds = read_dataset(data)
         except MemoryError:
@@ -284,8 +289,8 @@ class Batch:
         while (entry := self.next_entry()) is not None:
             progress(self.progress_text())
             data = None if entry.read else read(entry)
-            size = 0 if data is None else len(data) if isinstance(data, bytes) else deferred.bytes_after(data, 0)
-            if size > PEEK_ABOVE_BYTES and self.skip_unread(entry, first_bytes(data, 132)):
+            large = data is not None and deferred.size_of(data) > PEEK_ABOVE_BYTES
+            if large and self.skip_unread(entry, first_bytes(data, 132)):
                 continue  # the page reads only these first bytes
             self.feed(entry, data)
         return self.finish()

@@ -35,7 +35,7 @@ def format_tag(tag: int) -> str:
 def value_text(element: DataElement) -> str:
     """A short, plain-text rendering of one element's value."""
     if element.VR in BINARY_VRS:
-        length = len(element.value) if isinstance(element.value, bytes | bytearray) else element.length
+        length = len(element.value) if element.value is not None else 0  # an empty value is None
         return f"<binary, {length} bytes>"
     try:
         value = element.value
@@ -52,12 +52,18 @@ def tag_rows(ds: Dataset, depth: int = 0) -> list[TagRow]:
     """File meta first (top level only), then every element; sequence items indented below them."""
     rows: list[TagRow] = []
     meta = getattr(ds, "file_meta", None) if depth == 0 else None
-    for element in [*(meta or []), *ds.keys()]:
+    for element in [*(meta or []), *sorted(ds.keys())]:
         if not isinstance(element, DataElement):  # a tag: its value may still be in the file, unread
-            if (unread := deferred.unread_element(ds, element)) is not None:
+            unread = deferred.unread_element(ds, element)
+            if unread is not None and unread.length != deferred.UNDEFINED_LENGTH:
                 rows.append(unread_row(unread, depth))
                 continue
-            element = ds[element]
+            try:  # encapsulated pixel data left in the file is read to count it, then given back
+                element = ds[element]
+            except Exception as exc:  # the file is gone since it was opened
+                rows.append(TagRow(depth, format_tag(int(element)), keyword_for_tag(element) or "unknown", "",
+                                   f"<unreadable: {exc}>"))
+                continue
         tag = format_tag(int(element.tag))
         keyword = element.keyword or ("private" if element.tag.is_private else "unknown")
         if element.VR == "SQ":
@@ -68,14 +74,16 @@ def tag_rows(ds: Dataset, depth: int = 0) -> list[TagRow]:
                 rows.extend(tag_rows(item, depth + 2))
         else:
             rows.append(TagRow(depth, tag, keyword, str(element.VR), value_text(element)))
+    deferred.release(ds)
     return rows
 
 
 def unread_row(element, depth: int) -> TagRow:
-    """Pixel Data still in its file (dicomview.deferred): its size, without reading it for the table."""
-    length = "encapsulated" if element.length == deferred.UNDEFINED_LENGTH else f"{element.length} bytes"
-    return TagRow(depth, format_tag(int(element.tag)), keyword_for_tag(element.tag) or "unknown",
-                  str(element.VR or dictionary_VR(element.tag)), f"<binary, {length}>")
+    """Pixel data still in its file (dicomview.deferred): its size, without reading it for the table. An
+    implicit VR file gives no VR: Pixel Data is then OW (PS3.5 A.1), as pydicom makes it once read."""
+    vr = element.VR or ("OW" if element.tag == deferred.PIXEL_DATA_TAG else dictionary_VR(element.tag))
+    return TagRow(depth, format_tag(int(element.tag)), keyword_for_tag(element.tag) or "unknown", str(vr),
+                  f"<binary, {element.length} bytes>")
 
 
 def matches(row: TagRow, query: str) -> bool:

@@ -272,9 +272,10 @@ PYTHON_HEAP = "dicomviewPythonHeapBytes()"  # the worker's WebAssembly memory (p
 
 def test_a_series_pixels_stay_in_their_files_until_a_slice_is_shown(browser, server_url, tmp_path):
     """Issue 7, memory: the page reads each File in place (dicomview.deferred); only the shown slices'
-    pixels enter Python's heap. Read into memory, 48 slices of 512x512 grow it by their 24 MiB (measured:
-    26 MiB). A first series is opened before: the first image's imports and buffers take ~18 MiB once."""
-    for series, count in (("first", 4), ("second", 48)):
+    pixels enter Python's heap. Read into memory, 48 slices of 512x512 grew it by 26 MiB; 96 here leave
+    room for one of the heap's growth steps (~20% of it) within the bound. A first series is opened before:
+    the first image's imports and buffers take ~18 MiB once."""
+    for series, count in (("first", 4), ("second", 96)):
         (tmp_path / series).mkdir()
         for number in range(count):
             ds = image_dataset(np.full((512, 512), number * 10, np.uint16), StudyInstanceUID="1.2.3",
@@ -290,8 +291,8 @@ def test_a_series_pixels_stay_in_their_files_until_a_slice_is_shown(browser, ser
     for _ in range(5):  # a few slices shown: each read from its file, then given back
         page.mouse.wheel(0, 100)
     wait_for_render_after(page, count)
-    grown, pixels = worker.evaluate(PYTHON_HEAP) - before, 48 * 512 * 512 * 2
-    assert page.locator("#status-text").text_content() == "52 image(s) open"
+    grown, pixels = worker.evaluate(PYTHON_HEAP) - before, 96 * 512 * 512 * 2
+    assert page.locator("#status-text").text_content() == "100 image(s) open"
     assert grown < pixels / 3, f"Python's heap grew by {grown / 2**20:.1f} MiB for {pixels / 2**20:.0f} MiB of pixels"
     assert problem_lines(page) == [] and page.errors == []
     page.close()

@@ -34,12 +34,16 @@ def in_place(path: Path) -> deferred.RangeReader:
 
 
 def outcome(source, frames: int = 2) -> list:
-    """What opening a file gives: its error, or each of its first frames (or that frame's error)."""
+    """What opening a file gives: its error, or its tag table and each of its first frames (or that
+    frame's error)."""
     try:
         ds = read_dataset(source)
     except UnreadableFile as exc:
         return [f"unreadable: {exc}"]
-    results: list = []
+    try:
+        results: list = [tag_rows(ds)]
+    except Exception as exc:
+        results = [f"tags: {type(exc).__name__}: {exc}"]
     try:
         count = frame_count(ds)
     except UnreadableFile as exc:
@@ -52,16 +56,45 @@ def outcome(source, frames: int = 2) -> list:
     return results
 
 
-@pytest.mark.parametrize("path", all_dicom_files(), ids=lambda path: path.name)
-def test_a_file_read_in_place_opens_decodes_and_fails_as_its_bytes_do(path):
-    from_memory, from_file = outcome(path.read_bytes()), outcome(in_place(path))
+def reader_of(data: bytes) -> deferred.RangeReader:
+    return deferred.RangeReader(len(data), lambda start, end: data[start:end])
+
+
+def assert_same(from_memory: list, from_file: list) -> None:
     assert len(from_file) == len(from_memory)
     for expected, got in zip(from_memory, from_file, strict=True):
-        if isinstance(expected, str):
-            assert got == expected
-        else:
+        if isinstance(expected, np.ndarray):
             assert isinstance(got, np.ndarray) and got.dtype == expected.dtype
             np.testing.assert_array_equal(got, expected)
+        else:
+            assert got == expected
+
+
+@pytest.mark.parametrize("path", all_dicom_files(), ids=lambda path: path.name)
+def test_a_file_read_in_place_opens_shows_its_tags_decodes_and_fails_as_its_bytes_do(path):
+    data = path.read_bytes()
+    assert_same(outcome(data), outcome(reader_of(data)))
+    cut = data[: len(data) * 3 // 5]  # cut short: the same reason either way
+    assert_same(outcome(cut), outcome(reader_of(cut)))
+
+
+def test_pydicoms_own_oserror_for_malformed_data_is_not_taken_for_a_file_gone():
+    data = corpus_file("UN_sequence.dcm").read_bytes()[:400]
+    with pytest.raises(UnreadableFile) as in_memory:
+        read_dataset(data)
+    with pytest.raises(UnreadableFile) as from_file:
+        read_dataset(reader_of(data))
+    assert str(from_file.value) == str(in_memory.value)
+    assert str(in_memory.value).startswith("malformed DICOM (OSError: No tag to read")
+
+
+def test_encapsulated_pixel_data_under_a_native_syntax_is_named_as_from_memory():
+    """JPEG-LL.dcm relabelled Explicit VR Little Endian: its undefined-length Pixel Data is read to count."""
+    data = corpus_file(ENCAPSULATED).read_bytes()
+    native = data.replace(b"1.2.840.10008.1.2.4.70", b"1.2.840.10008.1.2.1\x00\x00\x00", 1)
+    assert native != data
+    assert_same(outcome(native), outcome(reader_of(native)))
+    assert outcome(native)[1] == "frame 0: the pixel data is truncated (116076 of 524288 bytes)"
 
 
 def test_a_single_frame_leaves_its_pixels_in_the_file_until_shown_and_gives_them_back():
@@ -131,14 +164,49 @@ def test_a_file_gone_since_it_was_opened_names_the_reason_when_shown():
 
     def read_range(start: int, end: int) -> bytes:
         if gone:
-            raise OSError("NotReadableError: the file was moved or changed")
+            raise deferred.SourceUnreadable("NotReadableError: the file was moved or changed")
         return data[start:end]
 
     ds = read_dataset(deferred.RangeReader(len(data), read_range))
     gone = True
     with pytest.raises(UnreadableFile, match=r"^the file can no longer be read \(moved or changed since it "
-                                             r"was opened: NotReadableError: the file was moved or changed\)$"):
+                                             r"was opened: SourceUnreadable: NotReadableError: the file was "
+                                             r"moved or changed\)$"):
         stored_frame(ds, 0)
+    assert tag_rows(ds)[-1].value.startswith("<binary, 290400 bytes>")  # the table needs no pixels
+
+
+def test_a_file_replaced_since_it_was_opened_or_too_large_to_read_names_the_reason():
+    data = corpus_file(SINGLE_FRAME).read_bytes()
+    now: dict = {"data": data}
+
+    def read_range(start: int, end: int) -> bytes:
+        if isinstance(now["data"], BaseException):
+            raise now["data"]
+        return now["data"][start:end]
+
+    replaced, large = (read_dataset(deferred.RangeReader(len(data), read_range)) for _ in range(2))
+    now["data"] = bytes(len(data))  # another file of the same size: pydicom finds no Pixel Data tag there
+    with pytest.raises(UnreadableFile, match=r"^the file can no longer be read \(moved or changed since it "
+                                             r"was opened: ValueError: Deferred read VR None does not match"):
+        stored_frame(replaced, 0)
+    now["data"] = MemoryError()
+    with pytest.raises(UnreadableFile, match=r"^the pixel data is too large to read in this browser tab$"):
+        stored_frame(large, 0)
+
+
+def test_a_file_gone_before_it_is_read_is_one_line_and_the_batch_goes_on():
+    batch = Batch(Session())
+    batch.add([Entry("gone.dcm", chosen=True, handle=None), Entry(SINGLE_FRAME, chosen=True,
+                                                                     handle=corpus_file(SINGLE_FRAME))])
+
+    def gone(start: int, end: int) -> bytes:
+        raise deferred.SourceUnreadable("NotFoundError: A requested file or directory could not be found")
+
+    problems = batch.run(lambda entry: in_place(entry.handle) if entry.handle else deferred.RangeReader(10, gone))
+    assert [str(problem) for problem in problems] == [
+        "gone.dcm: could not be read (NotFoundError: A requested file or directory could not be found)"]
+    assert [image.file_name for image in batch.session.images] == [SINGLE_FRAME]
 
 
 def test_a_batch_read_in_place_opens_its_images_with_their_pixels_in_the_files(tmp_path):

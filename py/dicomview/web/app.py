@@ -97,7 +97,7 @@ class ViewerPage:
     async def open_chosen(self, input_element) -> None:
         files = await local_files(input_element.files)
         input_element.value = ""  # choosing the same files again fires change again
-        await self.open_files(files)
+        await self.library.open(chosen_entries(files))  # already this thread's Files
 
     def on_drag_over(self, event) -> None:
         self.body_classes.add("dragging")  # site/boot.js prevents the browser's own handling

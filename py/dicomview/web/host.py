@@ -366,7 +366,11 @@ def _files_arrived(event) -> None:
     arrived.extend(event.data.files)
     if event.data.last:
         del _files_waiting[ticket]
-        if not future.done():
+        if future.done():
+            return
+        if getattr(event.data, "error", None):
+            future.set_exception(PageError(f"the files could not be handed to Python: {event.data.error}"))
+        else:
             future.set_result(arrived)
 
 

@@ -13,19 +13,19 @@ from functools import partial
 import js
 from pyodide.ffi import JsException
 
-from dicomview.deferred import RangeReader
+from dicomview.deferred import RangeReader, SourceUnreadable
 
 _reader = None
 
 
 def read_range(file, start: int, end: int) -> bytes:
-    """Bytes [start, end) of a File; OSError when it can no longer be read (moved or changed on disk)."""
+    """Bytes [start, end) of a File; SourceUnreadable when it can no longer be read (moved or changed)."""
     global _reader
     _reader = _reader or js.FileReaderSync.new()
     try:
         return _reader.readAsArrayBuffer(file.slice(start, end)).to_bytes()
     except JsException as exc:  # NotReadableError, NotFoundError
-        raise OSError(str(exc)) from exc
+        raise SourceUnreadable(str(exc)) from exc
 
 
 def open_local_file(file) -> RangeReader:
