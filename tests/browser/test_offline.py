@@ -7,8 +7,6 @@ Each test has its own server and its own browser context (service workers never 
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
 import threading
 from pathlib import Path
@@ -17,7 +15,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import Browser, Page
 
-from conftest import READY_TIMEOUT_MS, ROOT, canvas_rgba, render_count, start_server, wait_for_render_after
+from conftest import READY_TIMEOUT_MS, canvas_rgba, render_count, served_copy, start_server, wait_for_render_after
 from corpus import corpus_file
 from dicomview.decode import read_dataset
 from dicomview.render import render_frame
@@ -63,26 +61,6 @@ def test_after_one_visit_the_viewer_starts_and_renders_with_the_server_stopped(b
     assert any("/site/vendor/pyodide/pyodide.asm.wasm" in request for request in requests)
     assert all(request.startswith(url) or request.startswith(("blob:", "data:")) for request in requests)
     page.context.close()
-
-
-def link_or_copy(source: str, destination: str) -> None:
-    """A hard link where the file system allows it (the runtime is ~30 MB), else a copy. Not a symbolic
-    link: serve.py's server refuses those that lead out of its folders."""
-    try:
-        os.link(source, destination)
-    except OSError:
-        shutil.copy2(source, destination)
-
-
-def served_copy(tmp_path: Path) -> Path:
-    """The page, its Python, its config, the runtime and the package archive, for a server of its own."""
-    root = tmp_path / "repo"
-    shutil.copytree(ROOT / "site", root / "site", copy_function=link_or_copy)
-    os.unlink(root / "site" / "vendor" / bundle.ARCHIVE)  # a file of its own: the vendor step rewrites it
-    shutil.copy(ROOT / "site" / "vendor" / bundle.ARCHIVE, root / "site" / "vendor" / bundle.ARCHIVE)
-    shutil.copytree(ROOT / "py" / "dicomview", root / "py" / "dicomview", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "pyscript.toml", root / "pyscript.toml")
-    return root
 
 
 def edit_the_package(root: Path) -> None:
