@@ -21,7 +21,6 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from chromium import CHROMIUM, CHROMIUM_ARGS, settle, wait_for_python_after_inputs  # noqa: F401  (re-exported)
-from dicomview.serving import bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -53,6 +52,8 @@ def link_or_copy(source: str, destination: str) -> None:
 def served_copy(tmp_path: Path) -> Path:
     """The page, its Python, its config, the runtime and the package archive, for a server of its own.
     site/ is hard-linked: a test may edit py/ and replace the archive, not edit a file of site/ in place."""
+    from dicomview.serving import bundle  # here: the benchmarks import this module without py/ on sys.path
+
     root = tmp_path / "repo"
     shutil.copytree(ROOT / "site", root / "site", copy_function=link_or_copy)
     os.unlink(root / "site" / "vendor" / bundle.ARCHIVE)  # a file of its own: the vendor step rewrites it
