@@ -65,6 +65,17 @@ def test_the_archive_holds_every_browser_module_and_nothing_server_side(tmp_path
     assert bundle.browser_sources(fake_repo(tmp_path) / "py") == MODULES
 
 
+def test_a_link_out_of_py_is_not_packed(tmp_path):
+    """serve.py refuses to send such a file (static.safe_resolve); the archive must not carry it either."""
+    repo = fake_repo(tmp_path / "repo")
+    (tmp_path / "secret.py").write_bytes(b"SECRET = 'outside the repository'\n")
+    (repo / "py" / "dicomview" / "leak.py").symlink_to(tmp_path / "secret.py")
+    (repo / "py" / "dicomview" / "alias.py").symlink_to(repo / "py" / "dicomview" / "pipeline.py")
+    packed = bundle.browser_sources(repo / "py")
+    assert "dicomview/leak.py" not in packed
+    assert packed["dicomview/alias.py"] == MODULES["dicomview/pipeline.py"]
+
+
 def test_the_entry_script_gets_no_bytecode():
     """PyScript runs main.py from its own URL (top-level await); compiling it as a module would fail."""
     assert bundle.compiled_names(MODULES) == [name for name in MODULES if name != "dicomview/web/main.py"]

@@ -1,7 +1,7 @@
 """The viewer's Python package as one archive for the browser: site/vendor/dicomview.zip.
 
 Why one file: PyScript fetched the ~35 modules of pyscript.toml's [files] one by one after Pyodide
-started, and through the offline cache's service worker that took ~450 ms of every reload (issue 7).
+started, which took 140-200 ms of every start; the archive takes 20-40 ms (issue 7, tests/bench/README.md).
 pyscript.toml now maps this archive to "./*", which PyScript 0.6 unpacks into Python's working
 folder, so `import dicomview` finds the same files as before.
 
@@ -43,15 +43,16 @@ def browser_sources(py_root: Path) -> dict[str, bytes]:
     """Every module the browser needs, by its path in the archive ("dicomview/web/app.py").
 
     The same rule test_layout.py holds the package to: everything under py/dicomview but the
-    CPython-only subpackages."""
+    CPython-only subpackages. As serve.py refuses them (static.safe_resolve), a link that leads out of
+    py/ is left out: the archive must not carry a file the server would not send."""
     package = py_root / PACKAGE
-    sources = {}
-    for path in sorted(package.rglob("*.py")):
-        parts = path.relative_to(package).parts
-        if parts[0] in CPYTHON_ONLY or "__pycache__" in parts:
-            continue
-        sources[path.relative_to(py_root).as_posix()] = path.read_bytes()
-    return sources
+    return {path.relative_to(py_root).as_posix(): path.read_bytes()
+            for path in sorted(package.rglob("*.py")) if _for_the_browser(path, package, py_root.resolve())}
+
+
+def _for_the_browser(path: Path, package: Path, inside: Path) -> bool:
+    parts = path.relative_to(package).parts
+    return parts[0] not in CPYTHON_ONLY and "__pycache__" not in parts and path.resolve().is_relative_to(inside)
 
 
 def bytecode_name(source_name: str) -> str:
