@@ -3,7 +3,7 @@
 
     python serve.py                    # http://127.0.0.1:8000/
     python serve.py --port 8080
-    python serve.py --vendor-only      # fetch and verify site/vendor/, then exit
+    python serve.py --vendor-only      # fetch and verify site/vendor/, pack py/ into it, then exit
 
 Needs only the Python standard library (plus npm, Node.js and pip for the one-time vendor step).
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(REPO_ROOT / "py"))
 
-from dicomview.serving import static, vendor  # noqa: E402
+from dicomview.serving import bundle, static, vendor  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_vendor:
         try:
             vendor.vendor(REPO_ROOT / "site" / "vendor")
+            if bundle.vendor_archive(REPO_ROOT):  # for static hosts; this server builds it from py/ anyway
+                print(f"dicomview: py/dicomview packed into site/vendor/{bundle.ARCHIVE}", flush=True)
         except vendor.VendorError as exc:
             print(f"serve.py: cannot vendor the browser runtime: {exc}", file=sys.stderr)
             return 2

@@ -3,7 +3,8 @@
 // - site/vendor/** is immutable for a given runtime_pins.json (every file is pinned by sha256), so it
 //   is served cache-first from a cache named after the pins' own sha256; a new pins file (copied to
 //   vendor/runtime_pins.json by the vendor step) makes a new cache and drops the old ones.
-// - The page's own code (site/*, ../pyscript.toml, ../py/**) is network-first: edits show at once
+// - The page's own code (site/*, ../pyscript.toml, ../py/**, and vendor/dicomview.zip: py/dicomview as
+//   one archive, which serve.py builds from py/ at each request) is network-first: edits show at once
 //   when online, the last copy is used offline.
 // - Anything else (other methods, other origins, DICOMweb or Orthanc's own URLs) is left to the network.
 // - The page it serves carries the cross-origin isolation headers that serve.py and the Orthanc plugin
@@ -15,9 +16,11 @@ const VENDOR = new URL("vendor/", SCOPE).href;
 const PINS = new URL("runtime_pins.json", VENDOR).href;
 const CODE_CACHE = "dicomview-code";
 const RUNTIME_PREFIX = "dicomview-runtime-";
-// Start-up needs these before Python runs; ../py/** comes from pyscript.toml's [files] keys.
+// Start-up needs these before Python runs: the page, its config, its entry script and the package.
 const SHELL = ["./", "boot.js", "bridge.js", "viewer.css", "mpr.css", "studies.css", "icon.svg", "python-runtime.mjs"];
 const CONFIG = new URL("pyscript.toml", ROOT).href;
+const ENTRY = new URL("py/dicomview/web/main.py", ROOT).href; // index.html's <script type="py" src>
+const PACKAGE = new URL("dicomview.zip", VENDOR).href; // pyscript.toml [files]; not pinned: our own code
 
 const ISOLATION_HEADERS = {
   "Cross-Origin-Opener-Policy": "same-origin",
@@ -36,7 +39,7 @@ function isolated(response) {
 }
 
 function isCode(url) {
-  return url.startsWith(SCOPE) || url.startsWith(ROOT + "py/") || url === CONFIG;
+  return url === PACKAGE || url.startsWith(SCOPE) || url.startsWith(ROOT + "py/") || url === CONFIG;
 }
 
 async function sha256(text) {
@@ -81,9 +84,7 @@ async function copyCache(from, to) {
 
 async function precacheCode() {
   const cache = await caches.open(CODE_CACHE);
-  const config = await storeIfGood(cache, CONFIG, await fetch(CONFIG, { cache: "no-cache" }));
-  const modules = [...(await config.text()).matchAll(/^"(\.\/py\/[^"]+)"\s*=/gm)].map((m) => new URL(m[1], ROOT).href);
-  await Promise.all([...SHELL.map((rel) => new URL(rel, SCOPE).href), ...modules].map(
+  await Promise.all([...SHELL.map((rel) => new URL(rel, SCOPE).href), CONFIG, ENTRY, PACKAGE].map(
     async (url) => storeIfGood(cache, url, await fetch(url, { cache: "no-cache" }))));
 }
 
@@ -133,7 +134,7 @@ async function networkFirst(event) {
 self.addEventListener("fetch", (event) => {
   const { request } = event;
   if (request.method !== "GET" || request.url === PINS) return;
-  if (request.url.startsWith(VENDOR)) {
+  if (request.url.startsWith(VENDOR) && request.url !== PACKAGE) {
     // While the server answers, WebAssembly goes the browser's own way (its HTTP cache answers): Chromium
     // then reuses the module's compiled code in Python's worker, which it does not for a response this
     // worker gives, even one it fetched (measured: Pyodide's start ~350 ms slower, tests/bench/README.md).

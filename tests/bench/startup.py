@@ -26,7 +26,9 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 from conftest import CHROMIUM, CHROMIUM_ARGS, READY_TIMEOUT_MS, start_server  # noqa: E402
 
 FILES = ['boot.js', 'core.js', 'pyscript.toml', 'pyodide.mjs', 'pyodide.asm.js', 'pyodide.asm.wasm', 'python_stdlib',
-         'pyodide-lock.json', 'dicomview/__init__.py', 'numpy-', 'pillow-', 'pydicom-', 'codecs/']
+         'pyodide-lock.json', 'dicomview/__init__.py', 'dicomview.zip', 'numpy-', 'pillow-', 'pydicom-', 'codecs/']
+# PyScript's own steps in its worker (py:progress events, forwarded to the page): the [files] phase.
+PROGRESS = ["Loading Pyodide", "Loading files", "Loaded files", "Loaded Pyodide"]
 # Resource timings of one global scope (the page, or its Python worker, which fetches the runtime), on
 # the page's clock: a worker's entries start at its own time origin.
 RESOURCES = """(pageOrigin) => {
@@ -48,6 +50,8 @@ def timeline(page) -> dict[str, list[float]]:
     for part in FILES:
         found = next((entry for entry in entries if part in entry[0]), None)
         out["fetched " + part] = found[1:] if found else [float("nan"), float("nan"), 0]
+    progress = page.evaluate("window.progressAt")
+    out.update({"PyScript: " + step: [progress.get(step, float("nan"))] for step in PROGRESS})
     out.update(page.evaluate(MARKS))
     out["bytes transferred"] = [sum(entry[3] for entry in entries)]
     return out
@@ -55,7 +59,9 @@ def timeline(page) -> dict[str, list[float]]:
 
 READY_AT = """new MutationObserver(() => {
     if (document.documentElement.dataset.runtime === 'ready' && !window.readyAt) window.readyAt = performance.now();
-}).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-runtime']});"""
+}).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-runtime']});
+window.progressAt = {};
+addEventListener('py:progress', (event) => { window.progressAt[event.detail] ??= performance.now(); });"""
 
 
 CONTROLLED = "navigator.serviceWorker.controller !== null"

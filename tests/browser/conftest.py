@@ -7,7 +7,9 @@ browser and cannot work here. Python starts once per module and the page is reus
 from __future__ import annotations
 
 import base64
+import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -36,6 +38,29 @@ def start_server(*cmd: str) -> tuple[subprocess.Popen, str]:
         process.kill()
         raise RuntimeError(f"server did not start: {line!r}{process.stdout.read()}")
     return process, match.group(0)
+
+
+def link_or_copy(source: str, destination: str) -> None:
+    """A hard link where the file system allows it (the runtime is ~30 MB), else a copy. Not a symbolic
+    link: serve.py's server refuses those that lead out of its folders."""
+    try:
+        os.link(source, destination)
+    except OSError:
+        shutil.copy2(source, destination)
+
+
+def served_copy(tmp_path: Path) -> Path:
+    """The page, its Python, its config, the runtime and the package archive, for a server of its own.
+    site/ is hard-linked: a test may edit py/ and replace the archive, not edit a file of site/ in place."""
+    from dicomview.serving import bundle  # here: the benchmarks import this module without py/ on sys.path
+
+    root = tmp_path / "repo"
+    shutil.copytree(ROOT / "site", root / "site", copy_function=link_or_copy)
+    os.unlink(root / "site" / "vendor" / bundle.ARCHIVE)  # a file of its own: the vendor step rewrites it
+    shutil.copy(ROOT / "site" / "vendor" / bundle.ARCHIVE, root / "site" / "vendor" / bundle.ARCHIVE)
+    shutil.copytree(ROOT / "py" / "dicomview", root / "py" / "dicomview", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyscript.toml", root / "pyscript.toml")
+    return root
 
 
 @pytest.fixture(scope="session")

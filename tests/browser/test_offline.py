@@ -1,23 +1,25 @@
 """The offline cache (site/sw.js, issue 7): after one visit the viewer starts and renders with its server
-stopped, and an edited module under py/ is used at the next reload while the server runs.
+stopped, and an edited module under py/ is used at the next reload while the server runs (on a static
+host once the vendor step packed py/ again into site/vendor/dicomview.zip).
 
 Each test has its own server and its own browser context (service workers never leak between contexts).
 """
 
 from __future__ import annotations
 
-import shutil
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 from playwright.sync_api import Browser, Page
 
-from conftest import READY_TIMEOUT_MS, ROOT, canvas_rgba, render_count, start_server, wait_for_render_after
+from conftest import READY_TIMEOUT_MS, canvas_rgba, render_count, served_copy, start_server, wait_for_render_after
 from corpus import corpus_file
 from dicomview.decode import read_dataset
 from dicomview.render import render_frame
+from dicomview.serving import bundle, static
 
 pytestmark = pytest.mark.browser
 
@@ -61,32 +63,49 @@ def test_after_one_visit_the_viewer_starts_and_renders_with_the_server_stopped(b
     page.context.close()
 
 
-def served_copy(tmp_path: Path) -> Path:
-    """The page, its Python and its config copied (the runtime linked), for a plain static server."""
-    root = tmp_path / "repo"
-    shutil.copytree(ROOT / "site", root / "site", ignore=shutil.ignore_patterns("vendor"))
-    (root / "site" / "vendor").symlink_to(ROOT / "site" / "vendor")
-    shutil.copytree(ROOT / "py" / "dicomview", root / "py" / "dicomview", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "pyscript.toml", root / "pyscript.toml")
-    return root
+def edit_the_package(root: Path) -> None:
+    """The package's __init__ marks the page when it runs in the browser."""
+    with (root / "py" / "dicomview" / "__init__.py").open("a") as module:
+        module.write("\ntry:\n    import js\n    js.document.documentElement.dataset.edited = 'yes'\n"
+                     "except ImportError:\n    pass\n")
+
+
+def reload_shows_the_edit(page: Page) -> None:
+    page.reload()
+    wait_ready(page)
+    assert page.evaluate(CONTROLLED)
+    assert page.evaluate("document.documentElement.dataset.edited") == "yes"
 
 
 def test_an_edited_module_is_used_at_the_next_reload_while_online(browser, tmp_path):
-    """Network first for the page's own code, under `python -m http.server` (no Cache-Control at all)."""
+    """Network first for the page's own code, under `python -m http.server` (no Cache-Control at all):
+    the module edited, then packed again as `serve.py --vendor-only` does."""
     root = served_copy(tmp_path)
     server, url = start_server(sys.executable, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1",
                                "--directory", str(root))
     try:
         page = visit_until_cached(browser, url + "site/")
         assert page.evaluate("document.documentElement.dataset.edited") is None
-        with (root / "py" / "dicomview" / "__init__.py").open("a") as module:
-            module.write("\ntry:\n    import js\n    js.document.documentElement.dataset.edited = 'yes'\n"
-                         "except ImportError:\n    pass\n")
-        page.reload()
-        wait_ready(page)
-        assert page.evaluate(CONTROLLED)
-        assert page.evaluate("document.documentElement.dataset.edited") == "yes"
+        edit_the_package(root)
+        assert bundle.vendor_archive(root)
+        reload_shows_the_edit(page)
         page.context.close()
     finally:
         server.kill()
         server.wait(timeout=30)
+
+
+def test_under_serve_py_an_edited_module_is_used_at_the_next_reload_without_a_vendor_step(browser, tmp_path):
+    """serve.py's server builds the package archive from py/ at each request: no vendor step between."""
+    root = served_copy(tmp_path)
+    server = static.make_server(root, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        page = visit_until_cached(browser, f"http://127.0.0.1:{server.server_port}/site/")
+        assert page.evaluate("document.documentElement.dataset.edited") is None
+        edit_the_package(root)
+        reload_shows_the_edit(page)
+        page.context.close()
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -6,6 +6,8 @@ import ast
 import tomllib
 from pathlib import Path
 
+from dicomview.serving import bundle
+
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "py" / "dicomview"
 BROWSER_MODULES = {"js", "pyodide", "pyodide_js", "pyscript"}
@@ -35,13 +37,17 @@ def test_the_rule_is_checked_for_real():
 
 
 def test_pyscript_config_maps_every_browser_module_and_nothing_server_side():
+    """The package reaches the browser as one archive, unpacked where `import dicomview` finds it;
+    the archive holds every module outside serving/ and tools/ (and serve.py sends exactly that)."""
     config = tomllib.loads((ROOT / "pyscript.toml").read_text())
-    mapped = config["files"]
+    assert config["files"] == {f"./{bundle.URL_PATH}": "./*"}
     expected = {
-        f"./py/{path.relative_to(ROOT / 'py').as_posix()}": f"./{path.relative_to(ROOT / 'py').as_posix()}"
+        path.relative_to(ROOT / "py").as_posix()
         for path in PACKAGE.rglob("*.py") if not CPYTHON_ONLY & set(path.relative_to(PACKAGE).parts)
     }
-    assert mapped == expected
+    assert set(bundle.browser_sources(ROOT / "py")) == expected
+    served = bundle.read(bundle.served(ROOT).data)
+    assert {name for name in served if name.endswith(".py")} == expected
     # the vendored Pyodide + compiled stdlib; in PyScript's worker the path is relative to pyscript.toml
     assert config["interpreter"] == "./site/python-runtime.mjs"
 

@@ -6,10 +6,13 @@ import json
 import os
 import urllib.parse
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import pytest
 
-from dicomview.serving import orthanc_routes, rendering
+from dicomview.serving import bundle, orthanc_routes, rendering
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_settings_defaults_and_overrides() -> None:
@@ -40,6 +43,13 @@ def test_server_info_urls_resolve_from_server_json(prefix: str, root: str) -> No
 def test_explorer_script_links_to_the_page_under_the_prefix() -> None:
     script = orthanc_routes.explorer_script(orthanc_routes.read_settings({"DicomView": {"Prefix": "/apps/dv"}}))
     assert '"../apps/dv/site/index.html"' in script  # Orthanc Explorer lives at /app/explorer.html
+
+
+def test_the_package_archive_is_built_from_py_as_serve_py_builds_it() -> None:
+    answer = orthanc_routes.static_answer("site/vendor/dicomview.zip", REPO)
+    assert (answer.status, answer.content_type) == (200, "application/zip")
+    assert answer.body == bundle.served(REPO).data
+    assert set(bundle.read(answer.body)) >= set(bundle.browser_sources(REPO / "py"))
 
 
 def test_render_request_parsing() -> None:

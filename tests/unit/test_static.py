@@ -17,12 +17,13 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from dicomview.serving import static
+from dicomview.serving import bundle, static
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -333,6 +334,30 @@ def test_changed_file_is_sent_again(repo: FakeRepo) -> None:
         changed = repo.get("/site/changing.js", headers=validator)
         assert (changed.status, changed.body) == (200, b"three"), validator
         assert changed.headers["etag"] != first.headers["etag"]
+
+
+def test_the_package_archive_is_built_from_py_and_revalidates(repo: FakeRepo) -> None:
+    """site/vendor/dicomview.zip need not exist: serve.py builds it from py/ (serving/bundle.py)."""
+    first = repo.get("/site/vendor/dicomview.zip")
+    assert (first.status, first.headers["content-type"]) == (200, "application/zip")
+    assert bundle.read(first.body)["dicomview/a.py"] == FILES["py/dicomview/a.py"]
+    assert "content-security-policy" in first.headers
+    for validator in ({"If-None-Match": first.headers["etag"]}, {"If-Modified-Since": first.headers["last-modified"]}):
+        assert (repo.get("/site/vendor/dicomview.zip", headers=validator).status) == 304
+
+
+def test_an_edited_module_changes_the_package_archive(repo: FakeRepo) -> None:
+    path = repo.root / "py" / "dicomview" / "edited.py"
+    path.write_bytes(b"VERSION = 1\n")
+    os.utime(path, (1_700_000_000, 1_700_000_000))
+    first = repo.get("/site/vendor/dicomview.zip")
+    path.write_bytes(b"VERSION = 2\n")
+    os.utime(path, (time.time() + 5, time.time() + 5))  # after the folder's own time, which the first write set
+    for validator in ({"If-None-Match": first.headers["etag"]}, {"If-Modified-Since": first.headers["last-modified"]}):
+        changed = repo.get("/site/vendor/dicomview.zip", headers=validator)
+        assert changed.status == 200, validator
+        assert bundle.read(changed.body)["dicomview/edited.py"] == b"VERSION = 2\n"
+    path.unlink()
 
 
 @pytest.mark.parametrize("since", ["yesterday", "", "Mon, 23 Nov 2026 12:55:01"])

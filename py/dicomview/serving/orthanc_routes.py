@@ -4,7 +4,8 @@ CPython only, and free of the `orthanc` module at import time: the plugin passes
 so everything here but `register` is plain Python tested without Orthanc. Under the route prefix
 (default /dicomview) the repository layout is mirrored, because the page loads ../pyscript.toml and
 pyscript.toml maps ./py/...: {prefix}/site/..., {prefix}/py/..., {prefix}/pyscript.toml. Those paths
-go through serving.static.safe_resolve, so the plugin serves exactly what serve.py serves.
+go through serving.static.safe_resolve, so the plugin serves exactly what serve.py serves, and the
+package archive {prefix}/site/vendor/dicomview.zip is built from py/ as serve.py builds it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dicomview.serving import static
+from dicomview.serving import bundle, static
 
 PAGE = "site/index.html"
 LEVEL_PATHS = {"Instance": "instances", "Series": "series"}
@@ -91,6 +92,8 @@ def not_found(what: str = "Not found") -> Answer:
 def static_answer(relative: str, repo_root: Path) -> Answer:
     """The file at `relative` (the path after the prefix, as Orthanc passes it: already
     percent-decoded) if safe_resolve allows it, else 404."""
+    if relative == bundle.URL_PATH:  # built from py/, as serve.py does (serving/bundle.py)
+        return Answer(200, bundle.served(repo_root).data, static.MIME_TYPES[".zip"])
     # Orthanc decoded the URI once already; quote it back so safe_resolve's single decoding is
     # the only one (a file named "%41.txt" must not turn into "A.txt").
     try:

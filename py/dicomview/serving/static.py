@@ -1,8 +1,9 @@
 """A static file server for the viewer that never serves anything outside its allowed folders.
 
 Only the page (site/), the Python sources the page maps in (py/) and pyscript.toml are reachable;
-`/` redirects to the page. Every path is decoded once, refused if it holds `..`, a backslash or a
-NUL, then resolved (symlinks included) and refused unless it still lies inside an allowed root.
+`/` redirects to the page, and the package archive (site/vendor/dicomview.zip) is built from py/ at
+each request. Every path is decoded once, refused if it holds `..`, a backslash or a NUL, then
+resolved (symlinks included) and refused unless it still lies inside an allowed root.
 """
 
 from __future__ import annotations
@@ -12,10 +13,14 @@ import http.server
 import mimetypes
 import posixpath
 import urllib.parse
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
+from dicomview.serving import bundle
+
 PAGE_PATH = "/site/"
+PACKAGE_PATH = "/" + bundle.URL_PATH
 
 # The page's own origin only: Pyodide needs wasm compilation ('wasm-unsafe-eval') and evaluates
 # the Emscripten glue ('unsafe-eval'); styles set from Python need 'unsafe-inline'.
@@ -126,6 +131,9 @@ class ViewerRequestHandler(http.server.SimpleHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return None
+        if path == PACKAGE_PATH:  # built from py/ now: an edit shows at the next reload (serving/bundle.py)
+            built = bundle.served(self.repo_root)
+            return self.send_validated(lambda: built.data, MIME_TYPES[".zip"], built.tag, built.mtime)
         try:
             target = safe_resolve(self.path, self.repo_root)
         except UnicodeDecodeError:
@@ -133,7 +141,11 @@ class ViewerRequestHandler(http.server.SimpleHTTPRequestHandler):
         if target is None:
             self.send_error(404, "Not found")
             return None
-        tag, mtime = entity_tag(target), target.stat().st_mtime
+        return self.send_validated(target.read_bytes, self.guess_type(str(target)), entity_tag(target),
+                                   target.stat().st_mtime)
+
+    def send_validated(self, read: Callable[[], bytes], content_type: str, tag: str, mtime: float):
+        """A 304 if the browser's copy is current (no read), else the bytes, with their validators."""
         validators = {"ETag": tag, "Last-Modified": self.date_time_string(int(mtime))}
         if not_modified(self.headers.get("If-None-Match"), self.headers.get("If-Modified-Since"), tag, mtime):
             self.send_response(304)  # the browser's cached copy is current
@@ -141,9 +153,9 @@ class ViewerRequestHandler(http.server.SimpleHTTPRequestHandler):
                 self.send_header(name, value)
             self.end_headers()
             return None
-        data = target.read_bytes()
+        data = read()
         self.send_response(200)
-        self.send_header("Content-Type", self.guess_type(str(target)))
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         for name, value in validators.items():
             self.send_header(name, value)

@@ -1,0 +1,194 @@
+"""The viewer's Python package as one archive for the browser: site/vendor/dicomview.zip.
+
+Why one file: PyScript fetched the ~35 modules of pyscript.toml's [files] one by one after Pyodide
+started, which took 140-200 ms of every start; the archive takes 20-40 ms (issue 7, tests/bench/README.md).
+pyscript.toml now maps this archive to "./*", which PyScript 0.6 unpacks into Python's working
+folder, so `import dicomview` finds the same files as before.
+
+The archive holds every browser module's source and, where available, its bytecode: a .pyc made by
+Pyodide's own Python (3.12; this CPython may be another version) under Node.js, in the __pycache__
+place the import system looks in, "unchecked-hash" (PEP 552) so it is used without a look at the
+source. Made in two ways:
+- the vendor step (`serve.py --vendor-only`) writes it into site/vendor/ with bytecode for every
+  module, for the static hosts (`python -m http.server`, GitHub Pages), which serve it as a file;
+- serve.py and the Orthanc plugin build it from py/ at each request (cached on the sources' sizes and
+  times), so an edit shows at the next reload without a vendor step; a module keeps the vendored
+  bytecode only while its source is byte for byte the one it was compiled from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tempfile
+import threading
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from dicomview.serving import vendor
+
+PACKAGE = "dicomview"
+ARCHIVE = "dicomview.zip"  # under site/vendor/
+URL_PATH = f"site/vendor/{ARCHIVE}"  # relative to the folder holding site/, py/ and pyscript.toml
+CPYTHON_ONLY = ("serving", "tools")  # subpackages never loaded in the browser
+ENTRY = f"{PACKAGE}/web/main.py"  # run by PyScript from its own URL, never imported: no bytecode
+COMPILER = Path(__file__).with_name("package_bytecode.mjs")
+CACHE_TAG = "cpython-312"  # Pyodide 0.27's sys.implementation.cache_tag
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed: the same sources give the same bytes
+
+
+def browser_sources(py_root: Path) -> dict[str, bytes]:
+    """Every module the browser needs, by its path in the archive ("dicomview/web/app.py").
+
+    The same rule test_layout.py holds the package to: everything under py/dicomview but the
+    CPython-only subpackages. As serve.py refuses them (static.safe_resolve), a link that leads out of
+    py/ is left out: the archive must not carry a file the server would not send."""
+    package = py_root / PACKAGE
+    return {path.relative_to(py_root).as_posix(): path.read_bytes()
+            for path in sorted(package.rglob("*.py")) if _for_the_browser(path, package, py_root.resolve())}
+
+
+def _for_the_browser(path: Path, package: Path, inside: Path) -> bool:
+    parts = path.relative_to(package).parts
+    return parts[0] not in CPYTHON_ONLY and "__pycache__" not in parts and path.resolve().is_relative_to(inside)
+
+
+def bytecode_name(source_name: str) -> str:
+    """Where the import system looks for the .pyc of a source file (importlib.util.cache_from_source)."""
+    folder, _, file = source_name.rpartition("/")
+    return f"{folder}/__pycache__/{file.removesuffix('.py')}.{CACHE_TAG}.pyc"
+
+
+def compiled_names(sources: dict[str, bytes]) -> list[str]:
+    """The sources that get bytecode: all but the entry script."""
+    return [name for name in sources if name != ENTRY]
+
+
+def build(sources: dict[str, bytes], bytecode: dict[str, bytes] | None = None) -> bytes:
+    """The archive's bytes: sources and bytecode (keyed by their archive paths), in a fixed order."""
+    entries = {**sources, **(bytecode or {})}
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name in sorted(entries):
+            archive.writestr(zipfile.ZipInfo(name, ZIP_DATE), entries[name], zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def read(archive: bytes) -> dict[str, bytes]:
+    """Every file of an archive, by name."""
+    with zipfile.ZipFile(io.BytesIO(archive)) as opened:
+        return {name: opened.read(name) for name in opened.namelist()}
+
+
+def read_or_nothing(path: Path) -> dict[str, bytes]:
+    """The files of the archive at path; nothing if it is missing or damaged (then no bytecode is reused)."""
+    try:
+        return read(path.read_bytes())
+    except (OSError, zipfile.BadZipFile):
+        return {}
+
+
+def reusable_bytecode(sources: dict[str, bytes], vendored: dict[str, bytes]) -> dict[str, bytes]:
+    """The vendored archive's .pyc of each module whose source it holds unchanged: an edited module
+    runs from its source (compiled in the browser) until the next vendor step."""
+    reused = {}
+    for name in compiled_names(sources):
+        pyc = bytecode_name(name)
+        if pyc in vendored and vendored.get(name) == sources[name]:
+            reused[pyc] = vendored[pyc]
+    return reused
+
+
+def up_to_date(vendored: dict[str, bytes], sources: dict[str, bytes]) -> bool:
+    """Does the vendored archive hold exactly these sources, each with its bytecode?"""
+    expected = set(sources) | {bytecode_name(name) for name in compiled_names(sources)}
+    return set(vendored) == expected and all(vendored[name] == data for name, data in sources.items())
+
+
+def compile_bytecode(vendor_dir: Path, sources: dict[str, bytes]) -> dict[str, bytes]:
+    """The .pyc of every compiled source, made by the vendored Pyodide under Node.js (package_bytecode.mjs),
+    by archive path. Fails (VendorError) unless it gave exactly the expected files: a Pyodide of another
+    Python would name them with another cache tag, which the browser's import system would not look for."""
+    wanted = compiled_names(sources)
+    with tempfile.TemporaryDirectory(prefix="dicomview-bundle-") as tmp:
+        work = Path(tmp)
+        (work / "sources.zip").write_bytes(build({name: sources[name] for name in wanted}))
+        zips = [str(work / "sources.zip"), str(work / "bytecode.zip")]
+        command = ["node", str(COMPILER), str(vendor_dir.resolve()), *zips]
+        vendor._run(command, work, "byte-compiling py/dicomview under Node.js (package_bytecode.mjs)")
+        bytecode = read((work / "bytecode.zip").read_bytes())
+    expected = {bytecode_name(name) for name in wanted}
+    if set(bytecode) != expected:
+        unexpected = sorted(set(bytecode) ^ expected)[:3]
+        raise vendor.VendorError(f"package_bytecode.mjs did not make the {CACHE_TAG} bytecode expected: {unexpected}")
+    return bytecode
+
+
+Compiler = Callable[[Path, dict[str, bytes]], dict[str, bytes]]
+
+
+def vendor_archive(repo_root: Path, compiler: Compiler = compile_bytecode) -> bool:
+    """Write site/vendor/dicomview.zip for static hosts, with bytecode for every module, unless it
+    already holds the current sources. Returns True if it was written. Needs the vendored Pyodide."""
+    vendor_dir = repo_root / "site" / "vendor"
+    target = vendor_dir / ARCHIVE
+    sources = browser_sources(repo_root / "py")
+    if up_to_date(read_or_nothing(target), sources):
+        return False
+    data = build(sources, compiler(vendor_dir, sources))
+    partial = target.with_suffix(".zip.part")
+    partial.write_bytes(data)
+    partial.replace(target)
+    return True
+
+
+@dataclass(frozen=True)
+class Built:
+    """An archive built for serving, with what HTTP validators need."""
+
+    data: bytes
+    mtime: float  # the newest of its inputs: Last-Modified
+    tag: str  # its content's hash: ETag
+
+
+def _signature(paths: list[Path]) -> tuple:
+    """What would change if any input changed (sources, their folders for removals, the vendored archive)."""
+    out = []
+    for path in paths:
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue
+        out.append((str(path), stat.st_mtime_ns, stat.st_size))
+    return tuple(out)
+
+
+def _inputs(repo_root: Path) -> list[Path]:
+    package = repo_root / "py" / PACKAGE
+    folders = [package, *(p for p in package.rglob("*") if p.is_dir() and p.name != "__pycache__")]
+    return [*folders, *package.rglob("*.py"), repo_root / "site" / "vendor" / ARCHIVE]
+
+
+_cache: dict[Path, tuple[tuple, Built]] = {}
+_lock = threading.Lock()
+
+
+def served(repo_root: Path) -> Built:
+    """The archive as serve.py and the Orthanc plugin answer it: built from py/ now, with the vendored
+    bytecode of every unchanged module; rebuilt only when an input's size or time changed."""
+    inputs = _inputs(repo_root)
+    signature = _signature(inputs)
+    with _lock:
+        cached = _cache.get(repo_root)
+        if cached and cached[0] == signature:
+            return cached[1]
+        sources = browser_sources(repo_root / "py")
+        vendored_path = repo_root / "site" / "vendor" / ARCHIVE
+        vendored = read_or_nothing(vendored_path)
+        data = build(sources, reusable_bytecode(sources, vendored))
+        mtime = max((entry[1] for entry in signature), default=0) / 1e9
+        built = Built(data, mtime, '"' + hashlib.sha256(data).hexdigest()[:32] + '"')
+        _cache[repo_root] = (signature, built)
+        return built

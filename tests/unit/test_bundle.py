@@ -1,0 +1,171 @@
+"""The package archive (dicomview.serving.bundle): what goes in, that it is reproducible, that serving
+rebuilds it from py/ after an edit, and that the vendored bytecode is Pyodide's Python's and is kept only
+for unchanged modules.
+
+The fake repositories here hold a few modules; one test compiles real bytecode with the vendored Pyodide
+under Node.js (as the vendor step does), the others hand in fake bytecode.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import os
+import struct
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from dicomview.serving import bundle
+from dicomview.serving.vendor import VendorError
+
+REPO = Path(__file__).resolve().parents[2]
+VENDOR = REPO / "site" / "vendor"
+PYTHON_312_MAGIC = (3531).to_bytes(2, "little") + b"\r\n"  # importlib.util.MAGIC_NUMBER of CPython 3.12
+UNCHECKED_HASH = 0b01  # PEP 552 flags: hash-based, not checked against the source
+
+MODULES = {
+    "dicomview/__init__.py": b'"""fake package"""\n',
+    "dicomview/pipeline.py": b"def window(x):\n    return x\n",
+    "dicomview/web/__init__.py": b"",
+    "dicomview/web/app.py": b"from dicomview.pipeline import window\n",
+    "dicomview/web/main.py": b"await start()\n",  # top-level await, as PyScript allows: never imported
+}
+CPYTHON_ONLY = {
+    "dicomview/serving/__init__.py": b"",
+    "dicomview/serving/static.py": b"SERVER = 1\n",
+    "dicomview/tools/report.py": b"REPORT = 1\n",
+    "dicomview/__pycache__/pipeline.cpython-311.pyc": b"CPython's own cache",
+}
+
+
+def fake_repo(base: Path) -> Path:
+    for rel, data in {**MODULES, **CPYTHON_ONLY}.items():
+        path = base / "py" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    (base / "site" / "vendor").mkdir(parents=True)
+    return base
+
+
+def fake_compiler(vendor_dir: Path, sources: dict[str, bytes]) -> dict[str, bytes]:
+    """Stands in for Node.js: "bytecode" that names the source it was made from."""
+    return {bundle.bytecode_name(name): b"PYC:" + sources[name] for name in bundle.compiled_names(sources)}
+
+
+def touch_later(path: Path, data: bytes) -> None:
+    """Write and move the time forward: an edit within the same clock tick must still be seen."""
+    before = path.stat().st_mtime_ns
+    path.write_bytes(data)
+    os.utime(path, ns=(before + 2_000_000_000, before + 2_000_000_000))
+
+
+def test_the_archive_holds_every_browser_module_and_nothing_server_side(tmp_path):
+    assert bundle.browser_sources(fake_repo(tmp_path) / "py") == MODULES
+
+
+def test_a_link_out_of_py_is_not_packed(tmp_path):
+    """serve.py refuses to send such a file (static.safe_resolve); the archive must not carry it either."""
+    repo = fake_repo(tmp_path / "repo")
+    (tmp_path / "secret.py").write_bytes(b"SECRET = 'outside the repository'\n")
+    (repo / "py" / "dicomview" / "leak.py").symlink_to(tmp_path / "secret.py")
+    (repo / "py" / "dicomview" / "alias.py").symlink_to(repo / "py" / "dicomview" / "pipeline.py")
+    packed = bundle.browser_sources(repo / "py")
+    assert "dicomview/leak.py" not in packed
+    assert packed["dicomview/alias.py"] == MODULES["dicomview/pipeline.py"]
+
+
+def test_the_entry_script_gets_no_bytecode():
+    """PyScript runs main.py from its own URL (top-level await); compiling it as a module would fail."""
+    assert bundle.compiled_names(MODULES) == [name for name in MODULES if name != "dicomview/web/main.py"]
+
+
+def test_bytecode_goes_where_the_import_system_looks():
+    cache = importlib.util.cache_from_source("dicomview/web/app.py")
+    assert bundle.bytecode_name("dicomview/web/app.py") == cache.replace(
+        importlib.util.sys.implementation.cache_tag, bundle.CACHE_TAG)
+
+
+def test_the_same_sources_give_the_same_bytes():
+    first = bundle.build(MODULES, {"dicomview/__pycache__/pipeline.cpython-312.pyc": b"x"})
+    second = bundle.build(dict(reversed(MODULES.items())), {"dicomview/__pycache__/pipeline.cpython-312.pyc": b"x"})
+    assert first == second
+    with zipfile.ZipFile(io.BytesIO(first)) as archive:
+        assert archive.namelist() == sorted(archive.namelist())
+        assert {info.date_time for info in archive.infolist()} == {bundle.ZIP_DATE}
+
+
+def test_vendoring_writes_bytecode_for_every_module_then_only_when_a_source_changed(tmp_path):
+    repo = fake_repo(tmp_path)
+    calls = []
+
+    def counting(vendor_dir, sources):
+        calls.append(vendor_dir)
+        return fake_compiler(vendor_dir, sources)
+
+    assert bundle.vendor_archive(repo, counting)
+    archive = bundle.read((repo / "site" / "vendor" / bundle.ARCHIVE).read_bytes())
+    assert archive == {**MODULES, **fake_compiler(None, MODULES)}
+    assert not bundle.vendor_archive(repo, counting)
+    (repo / "py" / "dicomview" / "pipeline.py").write_bytes(b"def window(x):\n    return -x\n")
+    assert bundle.vendor_archive(repo, counting)
+    assert len(calls) == 2
+    assert not (repo / "site" / "vendor" / "dicomview.zip.part").exists()
+
+
+def test_a_compiler_that_names_its_files_for_another_python_fails_the_vendor_step(tmp_path, monkeypatch):
+    repo = fake_repo(tmp_path)
+
+    def other_python(command, cwd, source):
+        names = [bundle.bytecode_name(name).replace("cpython-312", "cpython-313") for name in
+                 bundle.compiled_names(MODULES)]
+        Path(command[-1]).write_bytes(bundle.build(dict.fromkeys(names, b"pyc")))
+
+    monkeypatch.setattr(bundle.vendor, "_run", other_python)
+    with pytest.raises(VendorError, match="cpython-312"):
+        bundle.vendor_archive(repo)
+    assert not (repo / "site" / "vendor" / bundle.ARCHIVE).exists()
+
+
+def test_serving_rebuilds_after_an_edit_and_keeps_bytecode_only_for_unchanged_modules(tmp_path):
+    repo = fake_repo(tmp_path)
+    bundle.vendor_archive(repo, fake_compiler)
+    first = bundle.served(repo)
+    assert first.data == (repo / "site" / "vendor" / bundle.ARCHIVE).read_bytes()
+    assert bundle.served(repo) is first  # nothing changed: not rebuilt
+
+    touch_later(repo / "py" / "dicomview" / "pipeline.py", b"EDITED = True\n")
+    second = bundle.served(repo)
+    files = bundle.read(second.data)
+    assert files["dicomview/pipeline.py"] == b"EDITED = True\n"
+    assert "dicomview/__pycache__/pipeline.cpython-312.pyc" not in files  # runs from the edited source
+    assert files["dicomview/web/__pycache__/app.cpython-312.pyc"] == b"PYC:" + MODULES["dicomview/web/app.py"]
+    assert second.tag != first.tag and second.mtime > first.mtime
+
+
+def test_serving_sees_a_new_and_a_removed_module(tmp_path):
+    repo = fake_repo(tmp_path)
+    first = bundle.served(repo)
+    (repo / "py" / "dicomview" / "added.py").write_bytes(b"NEW = 1\n")
+    assert "dicomview/added.py" in bundle.read(bundle.served(repo).data)
+    (repo / "py" / "dicomview" / "added.py").unlink()
+    assert bundle.read(bundle.served(repo).data) == bundle.read(first.data)
+
+
+def test_serving_without_a_vendored_archive_or_with_a_damaged_one_sends_sources_only(tmp_path):
+    repo = fake_repo(tmp_path)
+    assert bundle.read(bundle.served(repo).data) == MODULES
+    (repo / "site" / "vendor" / bundle.ARCHIVE).write_bytes(b"not a zip")
+    assert bundle.read(bundle.served(repo).data) == MODULES
+
+
+def test_the_vendored_pyodide_compiles_python_312_bytecode_that_skips_the_source_check(tmp_path):
+    """The real compiler, as the vendor step runs it (Node.js and the vendored Pyodide)."""
+    if not (VENDOR / "pyodide" / "pyodide.mjs").is_file():
+        pytest.fail(f"{VENDOR} is missing: run `python serve.py --vendor-only` first")
+    bytecode = bundle.compile_bytecode(VENDOR, MODULES)
+    assert set(bytecode) == {bundle.bytecode_name(name) for name in bundle.compiled_names(MODULES)}
+    for pyc in bytecode.values():
+        assert pyc[:4] == PYTHON_312_MAGIC
+        assert struct.unpack("<I", pyc[4:8])[0] == UNCHECKED_HASH
