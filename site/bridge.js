@@ -61,11 +61,61 @@ function execute([op, number, name, json, keep], extras) {
   }
 }
 
+// host.py's channel: every batch from Python arrives here in order. A batch of writes is done when it
+// comes (Python has gone on); one ending in a read is answered in shared memory, where Python waits for it.
+const ANSWER_READY = 1, ANSWER_TOO_LONG = 2, POSTED = 2, DONE = 3;
+let counters = null; // Int32Array on shared memory: answer state, answer length, batches posted, done
+let answerBytes = null;
+let pendingAnswer = null; // an answer that did not fit: written again into the larger buffer Python sends
+const encoder = new TextEncoder();
+
+function writeAnswer(bytes) {
+  Atomics.store(counters, 1, bytes.length);
+  if (bytes.length > answerBytes.length) {
+    pendingAnswer = bytes;
+    Atomics.store(counters, 0, ANSWER_TOO_LONG);
+  } else {
+    answerBytes.set(bytes);
+    Atomics.store(counters, 0, ANSWER_READY);
+  }
+  Atomics.notify(counters, 0);
+}
+
+function onBatch({ data }) {
+  if (data.answerBytes && !data.json) { // the larger buffer for an answer that did not fit
+    answerBytes = data.answerBytes;
+    const bytes = pendingAnswer;
+    pendingAnswer = null;
+    writeAnswer(bytes);
+    return;
+  }
+  const reply = globalThis.dicomviewBridge.run(data.json, data.extras);
+  if (data.answer) writeAnswer(encoder.encode(reply));
+  else for (const error of JSON.parse(reply).errors) console.error(`dicomview: on the page: ${error}`);
+  Atomics.add(counters, DONE, 1);
+  Atomics.notify(counters, DONE);
+}
+
+function listenForChannel() {
+  const script = document.querySelector('script[type="py"][worker]');
+  script.xworker.addEventListener("message", (event) => {
+    if (!event.data || !event.data.dicomviewChannel) return;
+    event.stopImmediatePropagation();
+    counters = event.data.counters;
+    answerBytes = event.data.answerBytes;
+    event.data.dicomviewChannel.onmessage = onBatch;
+  });
+}
+
 globalThis.dicomviewBridge = {
-  connect(dispatcher) { dispatch = dispatcher; },
+  connect(dispatcher) { dispatch = dispatcher; listenForChannel(); },
   busy: 0, // Python's own pending work (tasks, animation frames), set by host.py
-  // Nothing sent to Python is still being handled: what tests and tools wait for after an input.
-  get idle() { return inflight === 0 && this.busy === 0; },
+  // Nothing sent to Python is still being handled, and nothing it sent is still to be done here: what
+  // tests and tools wait for after an input.
+  get idle() {
+    return inflight === 0 && this.busy === 0
+      && (counters === null || Atomics.load(counters, POSTED) === Atomics.load(counters, DONE));
+  },
   // Python's writes since its last call, then the one it waits for: one crossing of the threads for all.
   run(json, extras) {
     const commands = JSON.parse(json);
