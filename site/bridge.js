@@ -1,6 +1,7 @@
 // The page's half of py/dicomview/web/host.py: Python runs in PyScript's worker (issue 7) and holds the
-// page's objects by number. Each function here is one synchronous call from the worker with plain JSON
-// in and out (typed arrays and Files travel beside it as `extras`, cloned by the browser).
+// page's objects by number. Python sends batches of commands, plain JSON (typed arrays and Files travel
+// beside it as `extras`: cloned, or moved when Python made them for the page alone), on its own channel
+// below; `run` does one batch.
 const objects = new Map([[1, globalThis], [2, document]]);
 let nextNumber = 3;
 let dispatch = () => {};
@@ -100,7 +101,6 @@ function listenForChannel() {
   const script = document.querySelector('script[type="py"][worker]');
   script.xworker.addEventListener("message", (event) => {
     if (!event.data || !event.data.dicomviewChannel) return;
-    event.stopImmediatePropagation();
     counters = event.data.counters;
     answerBytes = event.data.answerBytes;
     event.data.dicomviewChannel.onmessage = onBatch;

@@ -5,10 +5,11 @@ Why not PyScript's own `window`/`document` proxies: every new object they hand t
 an event, a rect) costs Pyodide ~30 property probes across the threads to classify it, ~4 ms each here
 (tests/bench/README.md, "Python in a worker"). Here the page keeps its objects in a table
 (site/bridge.js) and Python holds their numbers. Writes (attributes, text, styles, canvas drawing, new
-elements, named by Python before they exist) wait in a queue; a read sends the queue and itself in one
-synchronous call (0.07-0.13 ms), plain JSON both ways, typed arrays and Files beside it, cloned by the
-browser; `flush` sends the queue at the end of each event handler and each step of a task. Callbacks
-(listeners, animation frames, promises) come back as numbered calls of `_dispatch`.
+elements, named by Python before they exist) wait in a queue; `flush` posts it at the end of each event
+handler and each step of a task, and Python goes on while the page does it (an image's pixels move there,
+`Transfer`, rather than being copied). A read posts the queue and itself and waits for the answer in
+shared memory. All batches travel on one MessagePort, so the page does them in order. Callbacks
+(listeners, animation frames, promises) come back as numbered calls of `_dispatch`, through PyScript.
 """
 
 from __future__ import annotations
