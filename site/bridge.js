@@ -1,6 +1,7 @@
 // The page's half of py/dicomview/web/host.py: Python runs in PyScript's worker (issue 7) and holds the
-// page's objects by number. Each function here is one synchronous call from the worker with plain JSON
-// in and out (typed arrays and Files travel beside it as `extras`, cloned by the browser).
+// page's objects by number. Python sends batches of commands, plain JSON (typed arrays and Files travel
+// beside it as `extras`: cloned, or moved when Python made them for the page alone), on its own channel
+// below; `run` does one batch.
 const objects = new Map([[1, globalThis], [2, document]]);
 let nextNumber = 3;
 let dispatch = () => {};
@@ -61,11 +62,60 @@ function execute([op, number, name, json, keep], extras) {
   }
 }
 
+// host.py's channel: every batch from Python arrives here in order. A batch of writes is done when it
+// comes (Python has gone on); one ending in a read is answered in shared memory, where Python waits for it.
+const ANSWER_READY = 1, ANSWER_TOO_LONG = 2, POSTED = 2, DONE = 3;
+let counters = null; // Int32Array on shared memory: answer state, answer length, batches posted, done
+let answerBytes = null;
+let pendingAnswer = null; // an answer that did not fit: written again into the larger buffer Python sends
+const encoder = new TextEncoder();
+
+function writeAnswer(bytes) {
+  Atomics.store(counters, 1, bytes.length);
+  if (bytes.length > answerBytes.length) {
+    pendingAnswer = bytes;
+    Atomics.store(counters, 0, ANSWER_TOO_LONG);
+  } else {
+    answerBytes.set(bytes);
+    Atomics.store(counters, 0, ANSWER_READY);
+  }
+  Atomics.notify(counters, 0);
+}
+
+function onBatch({ data }) {
+  if (data.answerBytes && !data.json) { // the larger buffer for an answer that did not fit
+    answerBytes = data.answerBytes;
+    const bytes = pendingAnswer;
+    pendingAnswer = null;
+    writeAnswer(bytes);
+    return;
+  }
+  const reply = globalThis.dicomviewBridge.run(data.json, data.extras);
+  if (data.answer) writeAnswer(encoder.encode(reply));
+  else for (const error of JSON.parse(reply).errors) console.error(`dicomview: on the page: ${error}`);
+  Atomics.add(counters, DONE, 1);
+  Atomics.notify(counters, DONE);
+}
+
+function listenForChannel() {
+  const script = document.querySelector('script[type="py"][worker]');
+  script.xworker.addEventListener("message", (event) => {
+    if (!event.data || !event.data.dicomviewChannel) return;
+    counters = event.data.counters;
+    answerBytes = event.data.answerBytes;
+    event.data.dicomviewChannel.onmessage = onBatch;
+  });
+}
+
 globalThis.dicomviewBridge = {
-  connect(dispatcher) { dispatch = dispatcher; },
+  connect(dispatcher) { dispatch = dispatcher; listenForChannel(); },
   busy: 0, // Python's own pending work (tasks, animation frames), set by host.py
-  // Nothing sent to Python is still being handled: what tests and tools wait for after an input.
-  get idle() { return inflight === 0 && this.busy === 0; },
+  // Nothing sent to Python is still being handled, and nothing it sent is still to be done here: what
+  // tests and tools wait for after an input.
+  get idle() {
+    return inflight === 0 && this.busy === 0
+      && (counters === null || Atomics.load(counters, POSTED) === Atomics.load(counters, DONE));
+  },
   // Python's writes since its last call, then the one it waits for: one crossing of the threads for all.
   run(json, extras) {
     const commands = JSON.parse(json);

@@ -116,6 +116,17 @@ def test_the_tag_browser_searches_and_shows_values_as_text(viewer, tmp_path):
     viewer.fill("#tag-search", "")
 
 
+def test_a_long_answer_from_the_page_reaches_python_whole(viewer):
+    """host.py reads page values through shared memory of 64 KiB at first; a longer answer (a 200 KB
+    search text whose meaning is at its end) must arrive whole, through the larger buffer it then makes."""
+    open_one(viewer, "MR_small.dcm")
+    viewer.fill("#tag-search", " " * 200_000 + "0010,0020")
+    rows = viewer.eval_on_selector_all("#tags tbody tr", "rs => rs.map(r => r.innerText)")
+    assert len(rows) == 1 and "PatientID" in rows[0]
+    viewer.fill("#tag-search", "")
+    assert viewer.locator("#tags tbody tr").count() > 50
+
+
 @pytest.mark.parametrize("annotations", [True, False])
 def test_export_png_is_the_image_with_or_without_the_overlay(viewer, tmp_path, annotations):
     import io

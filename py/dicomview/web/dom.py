@@ -5,7 +5,7 @@ from __future__ import annotations
 from js import Uint8ClampedArray
 from pyodide.ffi import create_proxy
 
-from dicomview.web.host import ImageData, document
+from dicomview.web.host import ImageData, Transfer, document
 
 _elements: dict[str, object] = {}
 
@@ -49,7 +49,7 @@ def put_pixels(canvas, rgba) -> None:
     buffer = proxy.getBuffer("u8clamped")
     try:
         pixels = Uint8ClampedArray.new(buffer.data)  # this image only: the view's buffer is the whole heap
-        canvas.getContext("2d").putImageData(ImageData.new(pixels, columns, rows), 0, 0)
+        canvas.getContext("2d").putImageData(ImageData.new(Transfer(pixels), columns, rows), 0, 0)
     finally:
         buffer.release()
         proxy.destroy()

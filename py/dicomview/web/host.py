@@ -5,10 +5,11 @@ Why not PyScript's own `window`/`document` proxies: every new object they hand t
 an event, a rect) costs Pyodide ~30 property probes across the threads to classify it, ~4 ms each here
 (tests/bench/README.md, "Python in a worker"). Here the page keeps its objects in a table
 (site/bridge.js) and Python holds their numbers. Writes (attributes, text, styles, canvas drawing, new
-elements, named by Python before they exist) wait in a queue; a read sends the queue and itself in one
-synchronous call (0.07-0.13 ms), plain JSON both ways, typed arrays and Files beside it, cloned by the
-browser; `flush` sends the queue at the end of each event handler and each step of a task. Callbacks
-(listeners, animation frames, promises) come back as numbered calls of `_dispatch`.
+elements, named by Python before they exist) wait in a queue; `flush` posts it at the end of each event
+handler and each step of a task, and Python goes on while the page does it (an image's pixels move there,
+`Transfer`, rather than being copied). A read posts the queue and itself and waits for the answer in
+shared memory. All batches travel on one MessagePort, so the page does them in order. Callbacks
+(listeners, animation frames, promises) come back as numbered calls of `_dispatch`, through PyScript.
 """
 
 from __future__ import annotations
@@ -20,13 +21,12 @@ from collections.abc import Callable
 from typing import Any
 
 import js
-from pyodide.ffi import JsDoubleProxy, JsProxy, create_proxy
+from pyodide.ffi import JsDoubleProxy, JsProxy, create_proxy, to_js
 from pyscript import window as _pyscript_window
 
 URL = js.URL  # the worker's own: a URL is plain data
 
-_bridge = _pyscript_window.dicomviewBridge  # PyScript's synchronous proxy: the one use of it
-_run = _bridge.run
+_bridge = _pyscript_window.dicomviewBridge  # PyScript's synchronous proxy: used once, to connect
 _METHODS: set[str] = set()  # property names seen to hold functions: no read is needed before calling them
 _callbacks: dict[int, tuple[Callable, bool]] = {}  # number -> (callable, called once)
 _callback_numbers: dict[int, int] = {}  # id(persistent callable) -> number
@@ -36,6 +36,7 @@ _next_callback = [0]
 # step, `flush`): a render's ~100 DOM and canvas writes cost one crossing, not one each.
 _queue: list[list] = []
 _queue_extras: list = []
+_queue_transfer: list = []  # the ArrayBuffers of Transfer()-wrapped extras: moved to the page, not cloned
 _released: list[int] = []
 _next_kept = [0]
 # Methods whose result Python never uses: queued like writes.
@@ -52,6 +53,14 @@ CREATE_METHODS = frozenset({"createElement", "createTextNode", "getContext"})
 
 class PageError(Exception):
     """A JavaScript exception thrown on the page by something Python asked for."""
+
+
+class Transfer:
+    """A typed array Python made for the page alone (an image's pixels): its buffer moves to the page with
+    the batch instead of being copied, and is unusable here afterwards."""
+
+    def __init__(self, array) -> None:
+        self.array = array
 
 
 class Once:
@@ -87,6 +96,9 @@ def _encode(value: Any, extras: list) -> Any:
         return {"l": [_encode(item, extras) for item in value]}
     if isinstance(value, Once):
         return _callback(value.function, once=True)
+    if isinstance(value, Transfer):
+        _queue_transfer.append(value.array.buffer)
+        return _encode(value.array, extras)
     if isinstance(value, JsDoubleProxy):  # create_proxy(f): a listener kept for the page's lifetime
         return _callback(value.unwrap(), once=False)
     if isinstance(value, JsProxy):
@@ -105,6 +117,47 @@ def _arguments(values) -> list:
     return [_encode(value, _queue_extras) for value in values]
 
 
+# One ordered channel to the page (site/bridge.js): a MessagePort carries every batch, in order. A batch
+# of writes is posted and Python goes on while the page draws it; a batch ending in a read waits, blocked
+# on Atomics.wait, until the page has written the answer into shared memory. Counters there: [0] answer
+# state (0 waiting, 1 ready, 2 too long for the answer buffer), [1] answer length, [2] batches posted,
+# [3] batches done (dicomviewBridge.idle compares the two).
+ANSWER_WAITING, ANSWER_READY, ANSWER_TOO_LONG = 0, 1, 2
+POSTED, DONE = 2, 3
+AHEAD_AT_MOST = 2  # batches of pixels the page may have still to draw before Python waits for it
+_counters = js.Int32Array.new(js.SharedArrayBuffer.new(16))
+_answer_bytes = [js.Uint8Array.new(js.SharedArrayBuffer.new(1 << 16))]
+_channel = js.MessageChannel.new()
+
+
+def _message(**fields: Any):
+    return to_js(fields, dict_converter=js.Object.fromEntries)
+
+
+def _post(message, transfer: list) -> None:
+    js.Atomics.add(_counters, POSTED, 1)
+    _channel.port1.postMessage(message, js.Array.from_(transfer))
+
+
+def _wait_for_page(ahead: int) -> None:
+    """Until the page has at most `ahead` batches still to do (it draws what it is sent, in order)."""
+    while (done := js.Atomics.load(_counters, DONE)) < js.Atomics.load(_counters, POSTED) - ahead:
+        js.Atomics.wait(_counters, DONE, done, 100)
+
+
+def _answer() -> str:
+    """The page's answer to the batch just posted: wait for it in shared memory."""
+    while js.Atomics.load(_counters, 0) == ANSWER_WAITING:
+        js.Atomics.wait(_counters, 0, ANSWER_WAITING, 1000)
+    length = js.Atomics.load(_counters, 1)
+    if js.Atomics.load(_counters, 0) == ANSWER_TOO_LONG:  # a larger buffer, and the page writes it again
+        _answer_bytes[0] = js.Uint8Array.new(js.SharedArrayBuffer.new(2 * length))
+        js.Atomics.store(_counters, 0, ANSWER_WAITING)
+        _channel.port1.postMessage(_message(answerBytes=_answer_bytes[0]))
+        return _answer()
+    return _answer_bytes[0].subarray(0, length).to_bytes().decode()
+
+
 def _send(final: list | None = None) -> Any:
     """Everything queued, then `final`; returns final's answer (decoded)."""
     commands = list(_queue)
@@ -114,9 +167,17 @@ def _send(final: list | None = None) -> Any:
     if final is not None:
         commands.append(final)
     extras = js.Array.from_(_queue_extras) if _queue_extras else None
+    transfer = list(_queue_transfer)
     _queue.clear()
     _queue_extras.clear()
-    answer = json.loads(_run(json.dumps(commands), extras))
+    _queue_transfer.clear()
+    if transfer:  # pixels: the page must not fall behind by more than a few images
+        _wait_for_page(AHEAD_AT_MOST)
+    js.Atomics.store(_counters, 0, ANSWER_WAITING)
+    _post(_message(json=json.dumps(commands), extras=extras, answer=final is not None), transfer)
+    if final is None:
+        return None
+    answer = json.loads(_answer())
     for error in answer["errors"]:
         js.console.error(f"dicomview: on the page: {error}")
     return answer["r"]
@@ -272,7 +333,9 @@ def callback_result(function: Callable, *args: Any) -> asyncio.Future:
 
 
 _dispatcher = create_proxy(_dispatch)
-_bridge.connect(_dispatcher)
+_bridge.connect(_dispatcher)  # the page now listens for the channel, sent next
+js.postMessage(_message(dicomviewChannel=_channel.port2, counters=_counters, answerBytes=_answer_bytes[0]),
+              js.Array.of(_channel.port2))
 
 window = PageObject(1)
 document = PageObject(2)
