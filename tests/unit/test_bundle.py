@@ -76,6 +76,33 @@ def test_a_link_out_of_py_is_not_packed(tmp_path):
     assert packed["dicomview/alias.py"] == MODULES["dicomview/pipeline.py"]
 
 
+def test_hidden_and_irregular_files_are_not_packed(tmp_path):
+    """An editor's lock file (Emacs: `.#app.py`, a link to nowhere), a hidden module and a folder named like a
+    module would make read_bytes raise; the archive is built without them, for serving and vendoring alike."""
+    repo = fake_repo(tmp_path)
+    package = repo / "py" / "dicomview"
+    (package / "web" / ".#app.py").symlink_to("user@host.1234:1700000000")
+    (package / ".hidden.py").write_bytes(b"HIDDEN = 1\n")
+    (package / "folder.py").mkdir()
+    assert bundle.browser_sources(repo / "py") == MODULES
+    assert bundle.read(bundle.served(repo).data) == MODULES
+    assert bundle.vendor_archive(repo, fake_compiler)
+
+
+def test_a_module_removed_while_the_archive_is_built_is_left_out(tmp_path, monkeypatch):
+    repo = fake_repo(tmp_path)
+    read_bytes = Path.read_bytes
+
+    def removed_meanwhile(path: Path) -> bytes:
+        if path.name == "pipeline.py":
+            raise FileNotFoundError(2, "No such file or directory", str(path))
+        return read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", removed_meanwhile)
+    packed = bundle.browser_sources(repo / "py")
+    assert packed == {name: data for name, data in MODULES.items() if name != "dicomview/pipeline.py"}
+
+
 def test_the_entry_script_gets_no_bytecode():
     """PyScript runs main.py from its own URL (top-level await); compiling it as a module would fail."""
     assert bundle.compiled_names(MODULES) == [name for name in MODULES if name != "dicomview/web/main.py"]

@@ -52,6 +52,15 @@ def test_the_package_archive_is_built_from_py_as_serve_py_builds_it() -> None:
     assert set(bundle.read(answer.body)) >= set(bundle.browser_sources(REPO / "py"))
 
 
+def test_a_package_archive_that_cannot_be_built_is_a_500(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def unreadable(py_root: Path) -> dict[str, bytes]:
+        raise PermissionError(13, "Permission denied", str(py_root / "dicomview"))
+
+    monkeypatch.setattr(bundle, "browser_sources", unreadable)
+    answer = orthanc_routes.static_answer("site/vendor/dicomview.zip", tmp_path)
+    assert answer.status == 500 and b"Permission denied" in answer.body and len(answer.body) < 500
+
+
 def test_render_request_parsing() -> None:
     request = rendering.parse_request({"frame": "2", "wc": "40", "ww": "400", "format": "JPEG"})
     assert (request.frame, request.window.center, request.window.width, request.image_format) == (2, 40, 400, "jpeg")

@@ -360,6 +360,32 @@ def test_an_edited_module_changes_the_package_archive(repo: FakeRepo) -> None:
     path.unlink()
 
 
+def test_an_editor_lock_file_in_py_leaves_the_package_archive_whole(repo: FakeRepo) -> None:
+    """Emacs marks a file being edited with `.#name.py`, a link to nowhere: it matches *.py but cannot be read."""
+    lock = repo.root / "py" / "dicomview" / ".#a.py"
+    lock.symlink_to("user@host.1234:1700000000")
+    try:
+        answer = repo.get("/site/vendor/dicomview.zip")
+        assert answer.status == 200
+        assert set(bundle.read(answer.body)) == {"dicomview/a.py"}
+    finally:
+        lock.unlink()
+
+
+def test_a_package_archive_that_cannot_be_built_is_a_500_not_a_dropped_connection(
+    repo: FakeRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unreadable(py_root: Path) -> dict[str, bytes]:
+        raise PermissionError(13, "Permission denied", str(py_root / "dicomview"))
+
+    monkeypatch.setattr(bundle, "browser_sources", unreadable)
+    monkeypatch.setattr(bundle, "_cache", {})
+    answer = repo.get("/site/vendor/dicomview.zip")
+    assert (answer.status, answer.headers["content-type"]) == (500, "text/plain; charset=utf-8")
+    assert b"Permission denied" in answer.body and len(answer.body) < 500
+    assert "content-security-policy" in answer.headers
+
+
 @pytest.mark.parametrize("since", ["yesterday", "", "Mon, 23 Nov 2026 12:55:01"])
 def test_unreadable_dates_send_the_file(repo: FakeRepo, since: str) -> None:
     assert repo.get("/site/app.css", headers={"If-Modified-Since": since}).status == 200

@@ -44,15 +44,30 @@ def browser_sources(py_root: Path) -> dict[str, bytes]:
 
     The same rule test_layout.py holds the package to: everything under py/dicomview but the
     CPython-only subpackages. As serve.py refuses them (static.safe_resolve), a link that leads out of
-    py/ is left out: the archive must not carry a file the server would not send."""
+    py/ is left out: the archive must not carry a file the server would not send. What cannot be read
+    is left out too (an editor's lock file, a module removed meanwhile): one such file must not stop
+    the page from getting every other module."""
     package = py_root / PACKAGE
-    return {path.relative_to(py_root).as_posix(): path.read_bytes()
-            for path in sorted(package.rglob("*.py")) if _for_the_browser(path, package, py_root.resolve())}
+    inside = py_root.resolve()
+    sources = {}
+    for path in sorted(package.rglob("*.py")):
+        if _for_the_browser(path, package, inside):
+            try:
+                sources[path.relative_to(py_root).as_posix()] = path.read_bytes()
+            except OSError:
+                continue
+    return sources
 
 
 def _for_the_browser(path: Path, package: Path, inside: Path) -> bool:
+    """A regular file of a browser subpackage, neither hidden nor cached, that stays inside py/.
+
+    Hidden names are editors' and tools' own files (Emacs's `.#app.py` lock is a link to nowhere); a
+    folder or a dangling link named *.py is no module either."""
     parts = path.relative_to(package).parts
-    return parts[0] not in CPYTHON_ONLY and "__pycache__" not in parts and path.resolve().is_relative_to(inside)
+    return (parts[0] not in CPYTHON_ONLY and "__pycache__" not in parts
+            and not any(part.startswith(".") for part in parts)
+            and path.is_file() and path.resolve().is_relative_to(inside))
 
 
 def bytecode_name(source_name: str) -> str:
@@ -159,7 +174,7 @@ def _signature(paths: list[Path]) -> tuple:
     for path in paths:
         try:
             stat = path.stat()
-        except FileNotFoundError:
+        except OSError:  # gone, or a link to nowhere: browser_sources leaves it out too
             continue
         out.append((str(path), stat.st_mtime_ns, stat.st_size))
     return tuple(out)
@@ -175,9 +190,24 @@ _cache: dict[Path, tuple[tuple, Built]] = {}
 _lock = threading.Lock()
 
 
+class BuildError(RuntimeError):
+    """The archive could not be built; the message is one short line, for a 500 answer's body."""
+
+
 def served(repo_root: Path) -> Built:
     """The archive as serve.py and the Orthanc plugin answer it: built from py/ now, with the vendored
-    bytecode of every unchanged module; rebuilt only when an input's size or time changed."""
+    bytecode of every unchanged module; rebuilt only when an input's size or time changed.
+
+    Raises BuildError whatever went wrong (an unreadable folder, a full disk), so that both servers
+    answer with an error rather than drop the connection."""
+    try:
+        return _served(repo_root)
+    except Exception as exc:  # any failure becomes one answer
+        raise BuildError(f"cannot build {URL_PATH} from py/: {exc}"[:300]) from exc
+
+
+def _served(repo_root: Path) -> Built:
+    """served() itself, whose failures are not yet put in one line."""
     inputs = _inputs(repo_root)
     signature = _signature(inputs)
     with _lock:
