@@ -54,13 +54,6 @@ def fake_compiler(vendor_dir: Path, sources: dict[str, bytes]) -> dict[str, byte
     return {bundle.bytecode_name(name): b"PYC:" + sources[name] for name in bundle.compiled_names(sources)}
 
 
-def touch_later(path: Path, data: bytes) -> None:
-    """Write and move the time forward: an edit within the same clock tick must still be seen."""
-    before = path.stat().st_mtime_ns
-    path.write_bytes(data)
-    os.utime(path, ns=(before + 2_000_000_000, before + 2_000_000_000))
-
-
 def test_the_archive_holds_every_browser_module_and_nothing_server_side(tmp_path):
     assert bundle.browser_sources(fake_repo(tmp_path) / "py") == MODULES
 
@@ -162,13 +155,28 @@ def test_serving_rebuilds_after_an_edit_and_keeps_bytecode_only_for_unchanged_mo
     assert first.data == (repo / "site" / "vendor" / bundle.ARCHIVE).read_bytes()
     assert bundle.served(repo) is first  # nothing changed: not rebuilt
 
-    touch_later(repo / "py" / "dicomview" / "pipeline.py", b"EDITED = True\n")
+    (repo / "py" / "dicomview" / "pipeline.py").write_bytes(b"EDITED = True\n")
     second = bundle.served(repo)
     files = bundle.read(second.data)
     assert files["dicomview/pipeline.py"] == b"EDITED = True\n"
     assert "dicomview/__pycache__/pipeline.cpython-312.pyc" not in files  # runs from the edited source
     assert files["dicomview/web/__pycache__/app.cpython-312.pyc"] == b"PYC:" + MODULES["dicomview/web/app.py"]
     assert second.tag != first.tag and second.mtime > first.mtime
+
+
+def test_the_served_archive_dates_grow_with_every_change_and_only_then(tmp_path):
+    """Last-Modified is what Chromium revalidates by, in whole seconds: each new content needs a later one,
+    even when the edits share a second or a restored file brings back an older time."""
+    repo = fake_repo(tmp_path)
+    pipeline = repo / "py" / "dicomview" / "pipeline.py"
+    dates = [bundle.served(repo).mtime]
+    for edited in (b"A = 1\n", b"A = 22\n", b"A = 333\n"):
+        pipeline.write_bytes(edited)
+        os.utime(pipeline, (1_000_000_000.5, 1_000_000_000.5))  # the same old second each time
+        dates.append(bundle.served(repo).mtime)
+    assert dates == sorted(set(dates)) and all(isinstance(date, int) for date in dates)
+    os.utime(pipeline, (1_000_000_000.9, 1_000_000_000.9))  # touched, not changed: the same date
+    assert bundle.served(repo).mtime == dates[-1]
 
 
 def test_serving_sees_a_new_and_a_removed_module(tmp_path):

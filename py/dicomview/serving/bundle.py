@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import tempfile
 import threading
+import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -164,7 +166,7 @@ class Built:
     """An archive built for serving, with what HTTP validators need."""
 
     data: bytes
-    mtime: float  # the newest of its inputs: Last-Modified
+    mtime: int  # Last-Modified, whole seconds: later for every new content (last_modified)
     tag: str  # its content's hash: ETag
 
 
@@ -218,7 +220,23 @@ def _served(repo_root: Path) -> Built:
         vendored_path = repo_root / "site" / "vendor" / ARCHIVE
         vendored = read_or_nothing(vendored_path)
         data = build(sources, reusable_bytecode(sources, vendored))
-        mtime = max((entry[1] for entry in signature), default=0) / 1e9
-        built = Built(data, mtime, '"' + hashlib.sha256(data).hexdigest()[:32] + '"')
+        tag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+        newest = max((entry[1] for entry in signature), default=0) / 1e9
+        built = Built(data, last_modified(tag, newest, cached[1] if cached else None, time.time()), tag)
         _cache[repo_root] = (signature, built)
         return built
+
+
+def last_modified(tag: str, newest_input: float, previous: Built | None, now: float) -> int:
+    """The archive's Last-Modified: the previous one while the content is the same, else a later second
+    than any date a browser may hold for another content.
+
+    Chromium revalidates it by date alone, in whole seconds (static.not_modified): the newest input's
+    time would give two edits within one second (or a file restored with an older time) the same date,
+    and the second reload a 304 with stale code. Hence one second past the previous date, and never
+    before now (a browser may hold a date this process never gave, from before a restart). That may be
+    a second or so ahead of the Date header; browsers only send it back."""
+    if previous is not None and previous.tag == tag:
+        return previous.mtime
+    after_previous = previous.mtime + 1 if previous is not None else 0
+    return max(math.ceil(newest_input), after_previous, math.ceil(now))
