@@ -26,7 +26,7 @@ def test_the_page_runs_the_bytecode_in_the_archive(browser, tmp_path):
     root = served_copy(tmp_path)
     archive = root / "site" / "vendor" / bundle.ARCHIVE
     files = bundle.read(archive.read_bytes())
-    marked = bundle.compile_bytecode(root / "site" / "vendor", {INIT: files[INIT] + MARK})
+    marked = bundle.compile_bytecode(root / "site" / "vendor", {INIT: files[INIT] + MARK}).bytecode
     archive.write_bytes(bundle.build({**files, **marked}))
     server = static.make_server(root, "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()

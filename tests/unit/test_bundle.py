@@ -49,9 +49,14 @@ def fake_repo(base: Path) -> Path:
     return base
 
 
-def fake_compiler(vendor_dir: Path, sources: dict[str, bytes]) -> dict[str, bytes]:
-    """Stands in for Node.js: "bytecode" that names the source it was made from."""
+def fake_bytecode(sources: dict[str, bytes]) -> dict[str, bytes]:
+    """"Bytecode" that names the source it was made from."""
     return {bundle.bytecode_name(name): b"PYC:" + sources[name] for name in bundle.compiled_names(sources)}
+
+
+def fake_compiler(vendor_dir: Path, sources: dict[str, bytes]) -> bundle.Compiled:
+    """Stands in for Node.js."""
+    return bundle.Compiled(fake_bytecode(sources))
 
 
 def test_the_archive_holds_every_browser_module_and_nothing_server_side(tmp_path):
@@ -126,7 +131,7 @@ def test_vendoring_writes_bytecode_for_every_module_then_only_when_a_source_chan
 
     assert bundle.vendor_archive(repo, counting)
     archive = bundle.read((repo / "site" / "vendor" / bundle.ARCHIVE).read_bytes())
-    assert archive == {**MODULES, **fake_compiler(None, MODULES)}
+    assert archive == {**MODULES, **fake_bytecode(MODULES)}
     assert not bundle.vendor_archive(repo, counting)
     (repo / "py" / "dicomview" / "pipeline.py").write_bytes(b"def window(x):\n    return -x\n")
     assert bundle.vendor_archive(repo, counting)
@@ -137,10 +142,11 @@ def test_vendoring_writes_bytecode_for_every_module_then_only_when_a_source_chan
 def test_a_compiler_that_names_its_files_for_another_python_fails_the_vendor_step(tmp_path, monkeypatch):
     repo = fake_repo(tmp_path)
 
-    def other_python(command, cwd, source):
+    def other_python(command, cwd, source, failed):
         names = [bundle.bytecode_name(name).replace("cpython-312", "cpython-313") for name in
                  bundle.compiled_names(MODULES)]
-        Path(command[-1]).write_bytes(bundle.build(dict.fromkeys(names, b"pyc")))
+        Path(command[-2]).write_bytes(bundle.build(dict.fromkeys(names, b"pyc")))
+        Path(command[-1]).write_text("")
 
     monkeypatch.setattr(bundle.vendor, "_run", other_python)
     with pytest.raises(VendorError, match="cpython-312"):
@@ -199,8 +205,41 @@ def test_the_vendored_pyodide_compiles_python_312_bytecode_that_skips_the_source
     """The real compiler, as the vendor step runs it (Node.js and the vendored Pyodide)."""
     if not (VENDOR / "pyodide" / "pyodide.mjs").is_file():
         pytest.fail(f"{VENDOR} is missing: run `python serve.py --vendor-only` first")
-    bytecode = bundle.compile_bytecode(VENDOR, MODULES)
+    compiled = bundle.compile_bytecode(VENDOR, MODULES)
+    bytecode = compiled.bytecode
+    assert compiled.failures == ()
     assert set(bytecode) == {bundle.bytecode_name(name) for name in bundle.compiled_names(MODULES)}
     for pyc in bytecode.values():
         assert pyc[:4] == PYTHON_312_MAGIC
         assert struct.unpack("<I", pyc[4:8])[0] == UNCHECKED_HASH
+
+
+def with_vendored_pyodide(repo: Path) -> Path:
+    """A fake repository whose site/vendor/ has the real Pyodide, for the real compiler."""
+    if not (VENDOR / "pyodide" / "pyodide.mjs").is_file():
+        pytest.fail(f"{VENDOR} is missing: run `python serve.py --vendor-only` first")
+    (repo / "site" / "vendor" / "pyodide").symlink_to(VENDOR / "pyodide", target_is_directory=True)
+    return repo
+
+
+def test_a_module_that_does_not_compile_ships_as_source_and_is_named_in_one_line(tmp_path):
+    """The vendor step writes every other module's bytecode, then fails with `file:line: message`, not with
+    pages of Node.js output; serve.py only warns with it (test_serve.py)."""
+    repo = with_vendored_pyodide(fake_repo(tmp_path))
+    (repo / "py" / "dicomview" / "broken.py").write_bytes(b"def window(x):\n    return (x\n\nVALUE = 1\n")
+    with pytest.raises(bundle.CompileFailed) as failed:
+        bundle.vendor_archive(repo)
+    assert str(failed.value).startswith("py/dicomview/broken.py:2: ")
+    assert "\n" not in str(failed.value) and len(str(failed.value)) < 200
+    archive = bundle.read((repo / "site" / "vendor" / bundle.ARCHIVE).read_bytes())
+    assert "dicomview/broken.py" in archive and bundle.bytecode_name("dicomview/broken.py") not in archive
+    assert {bundle.bytecode_name(name) for name in bundle.compiled_names(MODULES)} <= set(archive)
+
+
+def test_a_compiler_that_cannot_run_says_so_in_one_short_line(tmp_path):
+    """Here Pyodide is missing; Node.js then prints its stack and a line of the minified runtime."""
+    with pytest.raises(VendorError) as failed:
+        bundle.compile_bytecode(tmp_path / "no-vendor", MODULES)
+    message = str(failed.value)
+    assert "package_bytecode.mjs" in message and "unreachable" not in message
+    assert "\n" not in message and len(message) < 1000

@@ -10,7 +10,8 @@ Pyodide's own Python (3.12; this CPython may be another version) under Node.js, 
 place the import system looks in, "unchecked-hash" (PEP 552) so it is used without a look at the
 source. Made in two ways:
 - the vendor step (`serve.py --vendor-only`) writes it into site/vendor/ with bytecode for every
-  module, for the static hosts (`python -m http.server`, GitHub Pages), which serve it as a file;
+  module, for the static hosts (`python -m http.server`, GitHub Pages), which serve it as a file (a
+  module that does not compile fails the step; serve.py, which runs it too, only warns);
 - serve.py and the Orthanc plugin build it from py/ at each request (cached on the sources' sizes and
   times), so an edit shows at the next reload without a vendor step; a module keeps the vendored
   bytecode only while its source is byte for byte the one it was compiled from.
@@ -124,40 +125,61 @@ def up_to_date(vendored: dict[str, bytes], sources: dict[str, bytes]) -> bool:
     return set(vendored) == expected and all(vendored[name] == data for name, data in sources.items())
 
 
-def compile_bytecode(vendor_dir: Path, sources: dict[str, bytes]) -> dict[str, bytes]:
+@dataclass(frozen=True)
+class Compiled:
+    """What package_bytecode.mjs made: the .pyc by archive path, and the modules it could not compile."""
+
+    bytecode: dict[str, bytes]
+    failures: tuple[str, ...] = ()  # "dicomview/web/app.py:3: invalid syntax": these ship as source only
+
+
+class CompileFailed(vendor.VendorError):
+    """Some modules did not compile; the message names each as `py/file:line: message`, on one line."""
+
+
+def compile_bytecode(vendor_dir: Path, sources: dict[str, bytes]) -> Compiled:
     """The .pyc of every compiled source, made by the vendored Pyodide under Node.js (package_bytecode.mjs),
-    by archive path. Fails (VendorError) unless it gave exactly the expected files: a Pyodide of another
-    Python would name them with another cache tag, which the browser's import system would not look for."""
+    by archive path, and the modules that did not compile. Fails (VendorError) if Node.js or Pyodide cannot
+    run, or unless it gave exactly the expected files: a Pyodide of another Python would name them with
+    another cache tag, which the browser's import system would not look for."""
     wanted = compiled_names(sources)
     with tempfile.TemporaryDirectory(prefix="dicomview-bundle-") as tmp:
         work = Path(tmp)
         (work / "sources.zip").write_bytes(build({name: sources[name] for name in wanted}))
-        zips = [str(work / "sources.zip"), str(work / "bytecode.zip")]
-        command = ["node", str(COMPILER), str(vendor_dir.resolve()), *zips]
-        vendor._run(command, work, "byte-compiling py/dicomview under Node.js (package_bytecode.mjs)")
+        outputs = [str(work / name) for name in ("sources.zip", "bytecode.zip", "failures.txt")]
+        command = ["node", str(COMPILER), str(vendor_dir.resolve()), *outputs]
+        vendor._run(command, work, "byte-compiling py/dicomview under Node.js (package_bytecode.mjs)", "failed")
         bytecode = read((work / "bytecode.zip").read_bytes())
+        failures = tuple((work / "failures.txt").read_text().splitlines())
+    failed = {bytecode_name(failure.split(":", 1)[0]) for failure in failures}
     expected = {bytecode_name(name) for name in wanted}
-    if set(bytecode) != expected:
-        unexpected = sorted(set(bytecode) ^ expected)[:3]
+    if set(bytecode) | failed != expected:
+        unexpected = sorted((set(bytecode) | failed) ^ expected)[:3]
         raise vendor.VendorError(f"package_bytecode.mjs did not make the {CACHE_TAG} bytecode expected: {unexpected}")
-    return bytecode
+    return Compiled(bytecode, failures)
 
 
-Compiler = Callable[[Path, dict[str, bytes]], dict[str, bytes]]
+Compiler = Callable[[Path, dict[str, bytes]], Compiled]
 
 
 def vendor_archive(repo_root: Path, compiler: Compiler = compile_bytecode) -> bool:
     """Write site/vendor/dicomview.zip for static hosts, with bytecode for every module, unless it
-    already holds the current sources. Returns True if it was written. Needs the vendored Pyodide."""
+    already holds the current sources. Returns True if it was written. Needs the vendored Pyodide.
+
+    A module that does not compile is written as source only (the page shows its error as it would
+    without bytecode), then CompileFailed names it: the vendor step must not pass unnoticed."""
     vendor_dir = repo_root / "site" / "vendor"
     target = vendor_dir / ARCHIVE
     sources = browser_sources(repo_root / "py")
     if up_to_date(read_or_nothing(target), sources):
         return False
-    data = build(sources, compiler(vendor_dir, sources))
+    compiled = compiler(vendor_dir, sources)
+    data = build(sources, compiled.bytecode)
     partial = target.with_suffix(".zip.part")
     partial.write_bytes(data)
     partial.replace(target)
+    if compiled.failures:
+        raise CompileFailed("; ".join(f"py/{failure}" for failure in compiled.failures))
     return True
 
 
