@@ -38,8 +38,8 @@ URL_PATH = f"site/vendor/{ARCHIVE}"  # relative to the folder holding site/, py/
 CPYTHON_ONLY = ("serving", "tools")  # subpackages never loaded in the browser
 ENTRY = f"{PACKAGE}/web/main.py"  # run by PyScript from its own URL, never imported: no bytecode
 COMPILER = Path(__file__).with_name("package_bytecode.mjs")
-CACHE_TAG = "cpython-312"  # Pyodide 0.27's sys.implementation.cache_tag
-ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed: the same sources give the same bytes
+CACHE_TAG = f"cpython-{vendor.PYODIDE_PYTHON}"  # Pyodide's sys.implementation.cache_tag
+ZIP_DATE = zipfile.ZipInfo().date_time  # 1980-01-01, fixed: the same sources give the same bytes (bytecode.mjs too)
 
 
 def browser_sources(py_root: Path) -> dict[str, bytes]:
@@ -192,7 +192,10 @@ class Built:
     tag: str  # its content's hash: ETag
 
 
-def _signature(paths: list[Path]) -> tuple:
+Signature = tuple[tuple[str, int, int], ...]  # (path, mtime in ns, size) of every input there is
+
+
+def _signature(paths: list[Path]) -> Signature:
     """What would change if any input changed (sources, their folders for removals, the vendored archive)."""
     out = []
     for path in paths:
@@ -205,12 +208,14 @@ def _signature(paths: list[Path]) -> tuple:
 
 
 def _inputs(repo_root: Path) -> list[Path]:
+    """The files and folders whose change may change the served archive: every folder of the package (a
+    removed module changes only its folder), every *.py and the vendored archive (its bytecode is reused)."""
     package = repo_root / "py" / PACKAGE
     folders = [package, *(p for p in package.rglob("*") if p.is_dir() and p.name != "__pycache__")]
     return [*folders, *package.rglob("*.py"), repo_root / "site" / "vendor" / ARCHIVE]
 
 
-_cache: dict[Path, tuple[tuple, Built]] = {}
+_cache: dict[Path, tuple[Signature, Built]] = {}  # by repository root: one build per change
 _lock = threading.Lock()
 
 

