@@ -5,7 +5,8 @@
     python serve.py --port 8080
     python serve.py --vendor-only      # fetch and verify site/vendor/, pack py/ into it, then exit
 
-Needs only the Python standard library (plus npm, Node.js and pip for the one-time vendor step).
+Needs only the Python standard library (plus npm, Node.js and pip for the one-time vendor step). Node.js
+also packs py/ with its bytecode after an edit; without it serve.py warns, and the page compiles the edits.
 """
 
 from __future__ import annotations
@@ -32,10 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_vendor:
         try:
             vendor.vendor(REPO_ROOT / "site" / "vendor")
-            if bundle.vendor_archive(REPO_ROOT):  # for static hosts; this server builds it from py/ anyway
-                print(f"dicomview: py/dicomview packed into site/vendor/{bundle.ARCHIVE}", flush=True)
         except vendor.VendorError as exc:
             print(f"serve.py: cannot vendor the browser runtime: {exc}", file=sys.stderr)
+            return 2
+        if not pack(strict=args.vendor_only):
             return 2
     if args.vendor_only:
         return 0
@@ -50,6 +51,26 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.server_close()
     return 0
+
+
+def pack(strict: bool) -> bool:
+    """Pack py/ into site/vendor/dicomview.zip with its bytecode, for static hosts. Returns False if that
+    failed and `strict` (the vendor step, which is what static hosts get).
+
+    Serving does not need it: this server builds the archive from py/ at each request, reusing the
+    bytecode of unchanged modules, and the browser compiles the others. So without Node.js, or with a
+    module that does not compile (the page shows its error), serve.py warns in one line and serves."""
+    try:
+        if bundle.vendor_archive(REPO_ROOT):
+            print(f"dicomview: py/dicomview packed into site/vendor/{bundle.ARCHIVE}", flush=True)
+        return True
+    except (vendor.VendorError, OSError) as exc:
+        what = f"cannot pack py/ into site/vendor/{bundle.ARCHIVE} with its bytecode: {exc}"
+    if strict:
+        print(f"serve.py: {what}", file=sys.stderr)
+        return False
+    print(f"serve.py: warning: {what} (serving anyway; the browser compiles what lacks bytecode)", file=sys.stderr)
+    return True
 
 
 if __name__ == "__main__":

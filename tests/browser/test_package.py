@@ -2,7 +2,7 @@
 not a compilation of the source beside it, so the .pyc made by the vendored Pyodide is really used.
 
 The proof: a vendored archive whose __init__ bytecode was compiled from a source that marks the page,
-beside the unmarked source. serve.py's server keeps that bytecode (the source beside it is unchanged),
+beside the unmarked source of py/. serve.py's server keeps that bytecode (the source beside it is py/'s),
 and the mark appears only if Python ran the .pyc.
 """
 
@@ -25,9 +25,10 @@ MARK = (b"\ntry:\n    import js\n    js.document.documentElement.dataset.fromByt
 def test_the_page_runs_the_bytecode_in_the_archive(browser, tmp_path):
     root = served_copy(tmp_path)
     archive = root / "site" / "vendor" / bundle.ARCHIVE
-    files = bundle.read(archive.read_bytes())
-    marked = bundle.compile_bytecode(root / "site" / "vendor", {INIT: files[INIT] + MARK})
-    archive.write_bytes(bundle.build({**files, **marked}))
+    sources = bundle.browser_sources(root / "py")  # what the server compares the archive's sources with
+    marked = bundle.compile_bytecode(root / "site" / "vendor", {INIT: sources[INIT] + MARK}).bytecode
+    others = bundle.reusable_bytecode(sources, bundle.read(archive.read_bytes()))
+    archive.write_bytes(bundle.build(sources, {**others, **marked}))
     server = static.make_server(root, "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:

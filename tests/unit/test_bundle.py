@@ -49,16 +49,14 @@ def fake_repo(base: Path) -> Path:
     return base
 
 
-def fake_compiler(vendor_dir: Path, sources: dict[str, bytes]) -> dict[str, bytes]:
-    """Stands in for Node.js: "bytecode" that names the source it was made from."""
+def fake_bytecode(sources: dict[str, bytes]) -> dict[str, bytes]:
+    """"Bytecode" that names the source it was made from."""
     return {bundle.bytecode_name(name): b"PYC:" + sources[name] for name in bundle.compiled_names(sources)}
 
 
-def touch_later(path: Path, data: bytes) -> None:
-    """Write and move the time forward: an edit within the same clock tick must still be seen."""
-    before = path.stat().st_mtime_ns
-    path.write_bytes(data)
-    os.utime(path, ns=(before + 2_000_000_000, before + 2_000_000_000))
+def fake_compiler(vendor_dir: Path, sources: dict[str, bytes]) -> bundle.Compiled:
+    """Stands in for Node.js."""
+    return bundle.Compiled(fake_bytecode(sources))
 
 
 def test_the_archive_holds_every_browser_module_and_nothing_server_side(tmp_path):
@@ -74,6 +72,33 @@ def test_a_link_out_of_py_is_not_packed(tmp_path):
     packed = bundle.browser_sources(repo / "py")
     assert "dicomview/leak.py" not in packed
     assert packed["dicomview/alias.py"] == MODULES["dicomview/pipeline.py"]
+
+
+def test_hidden_and_irregular_files_are_not_packed(tmp_path):
+    """An editor's lock file (Emacs: `.#app.py`, a link to nowhere), a hidden module and a folder named like a
+    module would make read_bytes raise; the archive is built without them, for serving and vendoring alike."""
+    repo = fake_repo(tmp_path)
+    package = repo / "py" / "dicomview"
+    (package / "web" / ".#app.py").symlink_to("user@host.1234:1700000000")
+    (package / ".hidden.py").write_bytes(b"HIDDEN = 1\n")
+    (package / "folder.py").mkdir()
+    assert bundle.browser_sources(repo / "py") == MODULES
+    assert bundle.read(bundle.served(repo).data) == MODULES
+    assert bundle.vendor_archive(repo, fake_compiler)
+
+
+def test_a_module_removed_while_the_archive_is_built_is_left_out(tmp_path, monkeypatch):
+    repo = fake_repo(tmp_path)
+    read_bytes = Path.read_bytes
+
+    def removed_meanwhile(path: Path) -> bytes:
+        if path.name == "pipeline.py":
+            raise FileNotFoundError(2, "No such file or directory", str(path))
+        return read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", removed_meanwhile)
+    packed = bundle.browser_sources(repo / "py")
+    assert packed == {name: data for name, data in MODULES.items() if name != "dicomview/pipeline.py"}
 
 
 def test_the_entry_script_gets_no_bytecode():
@@ -106,7 +131,7 @@ def test_vendoring_writes_bytecode_for_every_module_then_only_when_a_source_chan
 
     assert bundle.vendor_archive(repo, counting)
     archive = bundle.read((repo / "site" / "vendor" / bundle.ARCHIVE).read_bytes())
-    assert archive == {**MODULES, **fake_compiler(None, MODULES)}
+    assert archive == {**MODULES, **fake_bytecode(MODULES)}
     assert not bundle.vendor_archive(repo, counting)
     (repo / "py" / "dicomview" / "pipeline.py").write_bytes(b"def window(x):\n    return -x\n")
     assert bundle.vendor_archive(repo, counting)
@@ -117,10 +142,11 @@ def test_vendoring_writes_bytecode_for_every_module_then_only_when_a_source_chan
 def test_a_compiler_that_names_its_files_for_another_python_fails_the_vendor_step(tmp_path, monkeypatch):
     repo = fake_repo(tmp_path)
 
-    def other_python(command, cwd, source):
+    def other_python(command, cwd, source, failed):
         names = [bundle.bytecode_name(name).replace("cpython-312", "cpython-313") for name in
                  bundle.compiled_names(MODULES)]
-        Path(command[-1]).write_bytes(bundle.build(dict.fromkeys(names, b"pyc")))
+        Path(command[-2]).write_bytes(bundle.build(dict.fromkeys(names, b"pyc")))
+        Path(command[-1]).write_text("")
 
     monkeypatch.setattr(bundle.vendor, "_run", other_python)
     with pytest.raises(VendorError, match="cpython-312"):
@@ -135,13 +161,28 @@ def test_serving_rebuilds_after_an_edit_and_keeps_bytecode_only_for_unchanged_mo
     assert first.data == (repo / "site" / "vendor" / bundle.ARCHIVE).read_bytes()
     assert bundle.served(repo) is first  # nothing changed: not rebuilt
 
-    touch_later(repo / "py" / "dicomview" / "pipeline.py", b"EDITED = True\n")
+    (repo / "py" / "dicomview" / "pipeline.py").write_bytes(b"EDITED = True\n")
     second = bundle.served(repo)
     files = bundle.read(second.data)
     assert files["dicomview/pipeline.py"] == b"EDITED = True\n"
     assert "dicomview/__pycache__/pipeline.cpython-312.pyc" not in files  # runs from the edited source
     assert files["dicomview/web/__pycache__/app.cpython-312.pyc"] == b"PYC:" + MODULES["dicomview/web/app.py"]
     assert second.tag != first.tag and second.mtime > first.mtime
+
+
+def test_the_served_archive_dates_grow_with_every_change_and_only_then(tmp_path):
+    """Last-Modified is what Chromium revalidates by, in whole seconds: each new content needs a later one,
+    even when the edits share a second or a restored file brings back an older time."""
+    repo = fake_repo(tmp_path)
+    pipeline = repo / "py" / "dicomview" / "pipeline.py"
+    dates = [bundle.served(repo).mtime]
+    for edited in (b"A = 1\n", b"A = 22\n", b"A = 333\n"):
+        pipeline.write_bytes(edited)
+        os.utime(pipeline, (1_000_000_000.5, 1_000_000_000.5))  # the same old second each time
+        dates.append(bundle.served(repo).mtime)
+    assert dates == sorted(set(dates)) and all(isinstance(date, int) for date in dates)
+    os.utime(pipeline, (1_000_000_000.9, 1_000_000_000.9))  # touched, not changed: the same date
+    assert bundle.served(repo).mtime == dates[-1]
 
 
 def test_serving_sees_a_new_and_a_removed_module(tmp_path):
@@ -164,8 +205,41 @@ def test_the_vendored_pyodide_compiles_python_312_bytecode_that_skips_the_source
     """The real compiler, as the vendor step runs it (Node.js and the vendored Pyodide)."""
     if not (VENDOR / "pyodide" / "pyodide.mjs").is_file():
         pytest.fail(f"{VENDOR} is missing: run `python serve.py --vendor-only` first")
-    bytecode = bundle.compile_bytecode(VENDOR, MODULES)
+    compiled = bundle.compile_bytecode(VENDOR, MODULES)
+    bytecode = compiled.bytecode
+    assert compiled.failures == ()
     assert set(bytecode) == {bundle.bytecode_name(name) for name in bundle.compiled_names(MODULES)}
     for pyc in bytecode.values():
         assert pyc[:4] == PYTHON_312_MAGIC
         assert struct.unpack("<I", pyc[4:8])[0] == UNCHECKED_HASH
+
+
+def with_vendored_pyodide(repo: Path) -> Path:
+    """A fake repository whose site/vendor/ has the real Pyodide, for the real compiler."""
+    if not (VENDOR / "pyodide" / "pyodide.mjs").is_file():
+        pytest.fail(f"{VENDOR} is missing: run `python serve.py --vendor-only` first")
+    (repo / "site" / "vendor" / "pyodide").symlink_to(VENDOR / "pyodide", target_is_directory=True)
+    return repo
+
+
+def test_a_module_that_does_not_compile_ships_as_source_and_is_named_in_one_line(tmp_path):
+    """The vendor step writes every other module's bytecode, then fails with `file:line: message`, not with
+    pages of Node.js output; serve.py only warns with it (test_serve.py)."""
+    repo = with_vendored_pyodide(fake_repo(tmp_path))
+    (repo / "py" / "dicomview" / "broken.py").write_bytes(b"def window(x):\n    return (x\n\nVALUE = 1\n")
+    with pytest.raises(bundle.CompileFailed) as failed:
+        bundle.vendor_archive(repo)
+    assert str(failed.value).startswith("py/dicomview/broken.py:2: ")
+    assert "\n" not in str(failed.value) and len(str(failed.value)) < 200
+    archive = bundle.read((repo / "site" / "vendor" / bundle.ARCHIVE).read_bytes())
+    assert "dicomview/broken.py" in archive and bundle.bytecode_name("dicomview/broken.py") not in archive
+    assert {bundle.bytecode_name(name) for name in bundle.compiled_names(MODULES)} <= set(archive)
+
+
+def test_a_compiler_that_cannot_run_says_so_in_one_short_line(tmp_path):
+    """Here Pyodide is missing; Node.js then prints its stack and a line of the minified runtime."""
+    with pytest.raises(VendorError) as failed:
+        bundle.compile_bytecode(tmp_path / "no-vendor", MODULES)
+    message = str(failed.value)
+    assert "package_bytecode.mjs" in message and "unreachable" not in message
+    assert "\n" not in message and len(message) < 1000

@@ -12,8 +12,6 @@ import pytest
 
 from dicomview.serving import bundle, orthanc_routes, rendering
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 def test_settings_defaults_and_overrides() -> None:
     defaults = orthanc_routes.read_settings({})
@@ -45,11 +43,28 @@ def test_explorer_script_links_to_the_page_under_the_prefix() -> None:
     assert '"../apps/dv/site/index.html"' in script  # Orthanc Explorer lives at /app/explorer.html
 
 
-def test_the_package_archive_is_built_from_py_as_serve_py_builds_it() -> None:
-    answer = orthanc_routes.static_answer("site/vendor/dicomview.zip", REPO)
+def test_the_package_archive_is_built_from_py_and_follows_an_edit(tmp_path: Path) -> None:
+    """Not the file in site/vendor/: py/ as it is now, as serve.py answers it."""
+    module = tmp_path / "py" / "dicomview" / "web" / "app.py"
+    module.parent.mkdir(parents=True)
+    module.write_bytes(b"VERSION = 1\n")
+    (tmp_path / "py" / "dicomview" / "serving").mkdir()
+    (tmp_path / "py" / "dicomview" / "serving" / "static.py").write_bytes(b"SERVER_SIDE = 1\n")
+    answer = orthanc_routes.static_answer("site/vendor/dicomview.zip", tmp_path)
     assert (answer.status, answer.content_type) == (200, "application/zip")
-    assert answer.body == bundle.served(REPO).data
-    assert set(bundle.read(answer.body)) >= set(bundle.browser_sources(REPO / "py"))
+    assert bundle.read(answer.body) == {"dicomview/web/app.py": b"VERSION = 1\n"}
+    module.write_bytes(b"VERSION = 22\n")
+    edited = orthanc_routes.static_answer("site/vendor/dicomview.zip", tmp_path)
+    assert bundle.read(edited.body) == {"dicomview/web/app.py": b"VERSION = 22\n"}
+
+
+def test_a_package_archive_that_cannot_be_built_is_a_500(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def unreadable(py_root: Path) -> dict[str, bytes]:
+        raise PermissionError(13, "Permission denied", str(py_root / "dicomview"))
+
+    monkeypatch.setattr(bundle, "browser_sources", unreadable)
+    answer = orthanc_routes.static_answer("site/vendor/dicomview.zip", tmp_path)
+    assert answer.status == 500 and b"Permission denied" in answer.body and len(answer.body) < 500
 
 
 def test_render_request_parsing() -> None:

@@ -14,6 +14,7 @@ import io
 import json
 import re
 import shutil
+import sys
 import tarfile
 import urllib.error
 import zipfile
@@ -410,3 +411,13 @@ def test_a_failing_byte_compilation_names_its_step(vendor_copy: Path, pins: Pins
     (vendor_copy / "wheels/pydicom-3.0.2-py3-none-any.whl").write_bytes(b"not a wheel")
     with pytest.raises(VendorError, match=r"byte-compiling under Node\.js"):
         vendor.vendor_bytecode(vendor_copy, pins, vendor_copy)
+
+
+def test_a_failing_command_keeps_a_short_tail_of_its_errors(tmp_path: Path) -> None:
+    """Node.js prints a line of minified pyodide.asm.js (over 100 KB) with an uncaught error."""
+    noisy = [sys.executable, "-c", "import sys; sys.stderr.write('x' * 200_000 + '\\nthe reason\\n'); sys.exit(1)"]
+    with pytest.raises(VendorError) as failed:
+        vendor._run(noisy, tmp_path, "byte-compiling (a test)", "failed")
+    message = str(failed.value)
+    assert message.startswith("byte-compiling (a test) failed: ") and message.endswith("the reason")
+    assert len(message) < 1000

