@@ -11,7 +11,6 @@ from collections import Counter
 
 from js import console
 
-from dicomview import tags
 from dicomview.mpr import VOLUME_KEYS
 from dicomview.overlays import frame_overlays, overlays_to_rgba
 from dicomview.render import CUSTOM, RenderedFrame, frame_view, voi_choices
@@ -20,7 +19,16 @@ from dicomview.session import OpenedImage, Problem, Session
 from dicomview.web import codecs
 from dicomview.web.annotation_layer import AnnotationLayer
 from dicomview.web.cine_player import CinePlayer
-from dicomview.web.dom import announce_render, element, listen, make, put_pixels, show_rendered
+from dicomview.web.dom import (
+    announce_render,
+    clear_canvas,
+    element,
+    listen,
+    make,
+    put_pixels,
+    resize_canvas,
+    show_rendered,
+)
 from dicomview.web.gestures import Gestures
 from dicomview.web.host import Once, busy, document, flushing, local_files, navigator, soon, window
 from dicomview.web.library import Library, chosen_entries
@@ -71,6 +79,10 @@ class ViewerPage:
     def attach(self) -> None:
         self.body_classes = document.body.classList  # kept: each lookup would cross to the page
         self._marked = -1  # the image marked current in the lists
+        self._list_buttons: list = []  # #image-list's buttons by image index: marking one needs no lookup
+        self._marked_button = None
+        self._show_overlays = bool(element("show-overlays").checked)
+        self._overlay_drawn = True  # the overlay canvas may hold pixels (cleared at the first image)
         listen(element("open-files"), "change", self.on_open_files)
         for name in ("dragenter", "dragover"):
             listen(document, name, self.on_drag_over)
@@ -166,7 +178,8 @@ class ViewerPage:
         canvas.toBlob(Once(save), "image/png")
 
     def on_show_overlays(self, event) -> None:
-        element("overlay").hidden = not event.target.checked
+        self._show_overlays = bool(event.target.checked)
+        element("overlay").hidden = not self._show_overlays
 
     # --- work ---------------------------------------------------------------------------------
     async def open_files(self, files) -> None:
@@ -230,7 +243,7 @@ class ViewerPage:
         self.cine.sync(image)
         if self._tags_for is not image:  # the rows change with the image, not with each render
             self._tags_for = image
-            self.tag_browser.show(tags.tag_rows(image.dataset))
+            self.tag_browser.show_settled(image.dataset)
         self.mpr.offer(image)
         announce_render(self.canvas, self.render_count)
 
@@ -238,11 +251,18 @@ class ViewerPage:
         """The annotation layer: overlay planes of this frame, drawn above canvas#image, never into it."""
         ds = image.dataset
         overlays = frame_overlays(ds, image.frame)
-        put_pixels(element("overlay"), overlays_to_rgba(overlays, (int(ds.Rows), int(ds.Columns))))
+        rows, columns = int(ds.Rows), int(ds.Columns)
+        if overlays:
+            put_pixels(element("overlay"), overlays_to_rgba(overlays, (rows, columns)))
+        elif self._overlay_drawn:  # no pixels to send for an image without overlays (most of a stack)
+            clear_canvas(element("overlay"), rows, columns)
+        else:
+            resize_canvas(element("overlay"), rows, columns)
+        self._overlay_drawn = bool(overlays)
         for part in ("overlay-caption", "overlay-row"):
             element(part).hidden = not overlays
         element("overlay-label").textContent = ", ".join(overlay.label for overlay in overlays)
-        element("overlay").hidden = not element("show-overlays").checked
+        element("overlay").hidden = not self._show_overlays
 
     def draw_controls(self, image: OpenedImage, rendered: RenderedFrame) -> None:
         """The window menu (the file's windows and VOI LUTs, min-max) and, for multi-frame, the frame slider."""
@@ -271,11 +291,13 @@ class ViewerPage:
         listing.replaceChildren()
         images = self.session.images
         counts = Counter(image.series for image in images)
+        self._list_buttons, self._marked_button = [], None
         for index, image in enumerate(images):
             if index == 0 or image.series != images[index - 1].series:
                 listing.append(make("li", series_label(image.dataset, counts[image.series]), class_="series-header"))
             button = make("button", image.label, type="button", data_index=str(index),
                           data_sop_instance_uid=image.sop_instance_uid)
+            self._list_buttons.append(button)
             item = make("li")
             item.append(button)
             listing.append(item)
@@ -283,12 +305,15 @@ class ViewerPage:
         self.library.draw_series()
 
     def mark_current(self) -> None:
+        """aria-current on the list's button of the image shown: writes only, no lookup on the page (it runs
+        for every slice of a scrolled stack)."""
         self._marked = self.session.current
-        for button in document.querySelectorAll("#image-list button[aria-current]"):
-            button.removeAttribute("aria-current")
-        button = document.querySelector(f'#image-list button[data-index="{self.session.current}"]')
-        if button is not None:
-            button.setAttribute("aria-current", "true")
+        if self._marked_button is not None:
+            self._marked_button.removeAttribute("aria-current")
+        self._marked_button = None
+        if 0 <= self.session.current < len(self._list_buttons):
+            self._marked_button = self._list_buttons[self.session.current]
+            self._marked_button.setAttribute("aria-current", "true")
         self.library.mark_current()
 
     def add_problem(self, problem: Problem) -> None:

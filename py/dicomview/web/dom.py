@@ -40,7 +40,7 @@ _canvas_sizes: dict[int, tuple[int, int]] = {}
 
 
 def put_pixels(canvas, rgba) -> None:
-    """Hand the RGBA array to the page's canvas: one copy out of the heap, which the browser clones across."""
+    """Hand the RGBA array to the page's canvas: one copy out of the heap, moved to the page (host.Transfer)."""
     rows, columns = rgba.shape[:2]
     if _canvas_sizes.get(canvas._number) != (columns, rows):  # only this code sizes these canvases
         canvas.width, canvas.height = columns, rows
@@ -53,6 +53,18 @@ def put_pixels(canvas, rgba) -> None:
     finally:
         buffer.release()
         proxy.destroy()
+
+
+def clear_canvas(canvas, rows: int, columns: int) -> None:
+    """A transparent canvas of this size, with no pixels sent: setting its width clears it."""
+    canvas.width, canvas.height = columns, rows
+    _canvas_sizes[canvas._number] = (columns, rows)
+
+
+def resize_canvas(canvas, rows: int, columns: int) -> None:
+    """A canvas already transparent, sized for this image (cleared only if the size changes)."""
+    if _canvas_sizes.get(canvas._number) != (columns, rows):
+        clear_canvas(canvas, rows, columns)
 
 
 def show_rendered(canvas, rgba, *, sop_instance_uid: str, frame: int, window, **extra: str) -> None:

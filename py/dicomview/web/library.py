@@ -55,6 +55,8 @@ class Library:
         self.series: list[SeriesEntry] = []
         self._thumbnails: dict[tuple[str, int], object] = {}  # (SOP Instance UID, frame) -> RGBA
         self._generation = 0  # a newer series list stops the older one's thumbnail task
+        self._series_buttons: list = []  # by series number, as drawn: marking one needs no lookup
+        self._marked_series: int | None = None
 
     def attach(self) -> None:
         listen(element("open-folder"), "change", self.on_open_folder)
@@ -158,11 +160,13 @@ class Library:
         self.series = [entry for study in studies for entry in study.series]
         items = []
         number = 0
+        self._series_buttons, self._marked_series = [], None
         for study in studies:
             group = make("ul")
             for entry in study.series:
                 button = make("button", type="button", class_="series", data_series=str(number),
                               data_series_instance_uid=entry.key.series)
+                self._series_buttons.append(button)
                 canvas = make("canvas", class_="thumb", width="0", height="0", aria_hidden="true")
                 button.append(canvas, make("span", entry.title, class_="series-title"),
                               make("span", entry.counts, class_="series-counts"))
@@ -207,12 +211,14 @@ class Library:
             self.page.gestures.focus_view(event)
 
     def mark_current(self) -> None:
-        """aria-current on the series holding the image shown (called at every render: two DOM calls)."""
+        """aria-current on the series holding the image shown: writes only, and only when the series
+        changes (it runs for every slice of a scrolled stack)."""
         current = self.page.session.current
         number = next((n for n, entry in enumerate(self.series) if entry.holds(current)), -1)
-        for button in document.querySelectorAll("#series-list button[aria-current]"):
-            if button.getAttribute("data-series") != str(number):
-                button.removeAttribute("aria-current")
-        button = document.querySelector(f'#series-list button[data-series="{number}"]')
-        if button is not None:
-            button.setAttribute("aria-current", "true")
+        if number == self._marked_series:
+            return
+        if self._marked_series is not None and self._marked_series >= 0:
+            self._series_buttons[self._marked_series].removeAttribute("aria-current")
+        if number >= 0:
+            self._series_buttons[number].setAttribute("aria-current", "true")
+        self._marked_series = number
