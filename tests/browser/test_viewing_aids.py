@@ -248,6 +248,30 @@ def test_slice_n_of_n_follows_the_stack_and_t_toggles_the_text(page, stack):
     assert page.is_visible("#annotations") and page.is_checked("#show-annotations")
 
 
+def test_the_tag_table_follows_the_slice_shown_once_scrolling_stops(page, stack):
+    """The table is rebuilt once the image has stayed put (web/tag_browser.py SETTLE_S), not for every
+    slice scrolled past; it must still end on the slice shown, with the search applied."""
+    page.fill("#tag-search", "sopinstanceuid")
+    show_first(page, stack)  # the keys below go to the view, not to the search box
+    page.settle_inputs = False  # keys as fast as they come: the table may settle only at the end
+    try:
+        for _ in range(len(stack) - 1):
+            page.keyboard.press("ArrowDown")
+    finally:
+        page.settle_inputs = True
+    last = stack[-1]
+    page.wait_for_function(
+        f"document.querySelector('canvas#image').dataset.sopInstanceUid === {last.sop_instance_uid!r}")
+    page.wait_for_function("dicomviewBridge.idle")
+    from dicomview import tags
+
+    rows = page.eval_on_selector_all("#tags tbody tr", "rs => rs.map(r => [...r.cells].map(c => c.textContent))")
+    expected = tags.search(tags.tag_rows(last.dataset), "sopinstanceuid")  # the meta's and the dataset's
+    assert [row[:4] for row in rows] == [[row.tag, row.keyword, row.vr, row.value] for row in expected]
+    assert {row[3] for row in rows} == {last.sop_instance_uid}
+    page.fill("#tag-search", "")
+
+
 def export(page, tmp_path) -> np.ndarray:
     from PIL import Image
 

@@ -408,6 +408,40 @@ def soon(callback: Callable) -> None:
     asyncio.get_running_loop().call_soon(run)
 
 
+def later(delay: float, callback: Callable) -> Callable[[], None]:
+    """Run `callback` after `delay` seconds unless the function returned is called first: work that a
+    newer request makes useless (the tag table of a slice scrolled past). Pending work until then, as
+    for `soon` (dicomviewBridge.idle waits for it)."""
+    busy(+1)
+    settled = [False]
+
+    def settle() -> bool:
+        if settled[0]:
+            return False
+        settled[0] = True
+        busy(-1)
+        return True
+
+    def run() -> None:
+        if settled[0]:
+            return
+        try:
+            callback()
+        except Exception:
+            js.console.error(f"dicomview: {traceback.format_exc()}")
+        finally:
+            flush()
+            settle()
+
+    handle = asyncio.get_running_loop().call_later(delay, run)
+
+    def cancel() -> None:
+        if settle():
+            handle.cancel()
+
+    return cancel
+
+
 def request_animation_frame(callback: Callable) -> None:
     """Run `callback` before the page's next paint (cine's frames). The page stays idle meanwhile: a render
     that must be waited for is asked for with `soon`."""
