@@ -11,7 +11,7 @@ by real left-drag on a 512x512 and a 1760x1760 image (main-thread time per updat
 second); loading a 300-slice 512x512 CT series (the longest task that blocked the page meanwhile, with
 the browser's own task that builds the chosen FileList before the change event on a line of its own;
 the JS heap peak and the WebAssembly memory); stack scrolling by wheel (time per slice, slices per
-second). dwv 0.36.4 and its dependencies are installed with npm into tests/.cache/bench/dwv (git-
+second), and for dicomview the series played as cine at 60 fps (slices shown per second). dwv 0.36.4 and its dependencies are installed with npm into tests/.cache/bench/dwv (git-
 ignored) and served from there, with a benchmark-only page, on a loopback port; the data are written
 with pydicom into tests/.cache/bench/data. Times are read on the page's own clock (performance.now)
 by tests/bench/probe.js; nothing here is a pass/fail threshold.
@@ -61,6 +61,7 @@ class Viewer:
     series_loaded: str  # JS condition: the whole series is loaded and shown
     before_scroll: str = ""  # JS run before the series is opened (dwv: pick its Scroll tool)
     offline_cache: bool = False  # registers a service worker (dicomview's site/sw.js) on its first visit
+    stack_playback: bool = False  # plays a series as cine (dwv's benchmark page has no such control)
 
 
 # --- setting up: dwv from npm, a loopback server for it, the data --------------------------------------
@@ -149,6 +150,18 @@ def scroll_stack(page: Page, viewer: Viewer) -> Record:
     return Record(**page.evaluate("__bench.take()"))
 
 
+def play_stack(page: Page, fps: int = 60, seconds: float = 3.0) -> float:
+    """The open series played as cine at `fps` (rendering each slice in turn, as fast scrolling does, but
+    paced by the page's frames rather than by how fast CDP sends wheel notches): slices shown per second."""
+    page.fill("#cine-fps", str(fps))
+    page.press("#cine-fps", "Tab")
+    page.evaluate("__bench.reset()")
+    page.click("#cine-play")
+    page.wait_for_timeout(seconds * 1000)
+    page.click("#cine-play")
+    return Record(**page.evaluate("__bench.take()")).render_rate()
+
+
 def progress(viewer: Viewer, step: str) -> None:
     print(f"  {viewer.name}: {step}", file=sys.stderr, flush=True)
 
@@ -221,6 +234,8 @@ def measure_in(context, viewer: Viewer, cases: dict[str, list[Path]]) -> dict[st
     out["scroll: slices per second the main thread sustains (1000 / ms per slice)"] = 1000 / median(
         scrolled.update_costs())
     out["scroll: slices per second reached (wheel events as fast as CDP sends them)"] = scrolled.render_rate()
+    if viewer.stack_playback:
+        out["stack playback at 60 asked: slices per second shown"] = play_stack(page)
     return out
 
 
@@ -250,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     dwv_server, dwv_url = serve_folder(dwv_folder)
     viewers = [
         Viewer("dicomview", ours_url, "canvas#image", FIRST_RENDER,  # it shows a series once all is read
-               offline_cache=True),
+               offline_cache=True, stack_playback=True),
         Viewer("dwv", dwv_url, "#layerGroup0", "__bench.marks.loaded !== undefined", "benchSetTool('Scroll')"),
     ]
     viewers = [v for v in viewers if args.only in (None, v.name)]
