@@ -397,15 +397,20 @@ def soon(callback: Callable) -> None:
     busy(+1)
 
     def run() -> None:
-        try:
-            callback()
-        except Exception:
-            js.console.error(f"dicomview: {traceback.format_exc()}")
-        finally:
-            flush()
-            busy(-1)
+        _run_pending(callback)
+        busy(-1)
 
     asyncio.get_running_loop().call_soon(run)
+
+
+def _run_pending(callback: Callable) -> None:
+    """Work Python scheduled for itself: an error is logged (nobody awaits it), the writes are sent."""
+    try:
+        callback()
+    except Exception:
+        js.console.error(f"dicomview: {traceback.format_exc()}")
+    finally:
+        flush()
 
 
 def later(delay: float, callback: Callable) -> Callable[[], None]:
@@ -423,14 +428,8 @@ def later(delay: float, callback: Callable) -> Callable[[], None]:
         return True
 
     def run() -> None:
-        if settled[0]:
-            return
-        try:
-            callback()
-        except Exception:
-            js.console.error(f"dicomview: {traceback.format_exc()}")
-        finally:
-            flush()
+        if not settled[0]:
+            _run_pending(callback)
             settle()
 
     handle = asyncio.get_running_loop().call_later(delay, run)
