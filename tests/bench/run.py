@@ -11,9 +11,10 @@ by real left-drag on a 512x512 and a 1760x1760 image (main-thread time per updat
 second); loading a 300-slice 512x512 CT series (the longest task that blocked the page meanwhile, with
 the browser's own task that builds the chosen FileList before the change event on a line of its own;
 the JS heap peak and the WebAssembly memory); stack scrolling by wheel (time per slice, slices per
-second), and for dicomview the series played as cine at 60 fps (slices shown per second). dwv 0.36.4 and its dependencies are installed with npm into tests/.cache/bench/dwv (git-
-ignored) and served from there, with a benchmark-only page, on a loopback port; the data are written
-with pydicom into tests/.cache/bench/data. Times are read on the page's own clock (performance.now)
+second), and for dicomview the series played as cine at 60 fps (slices shown per second). dwv 0.36.4
+and its dependencies are installed with npm into tests/.cache/bench/dwv (git-ignored) and served from
+there, with a benchmark-only page, on a loopback port; the data are written with pydicom into
+tests/.cache/bench/data. Times are read on the page's own clock (performance.now)
 by tests/bench/probe.js; nothing here is a pass/fail threshold.
 """
 
