@@ -67,19 +67,14 @@ def value_length(ds: Dataset, tag: int) -> int:
 
 def size_of(data: bytes | BinaryIO) -> int:
     """The length of a file given as its bytes or as a seekable source."""
-    return len(data) if isinstance(data, bytes | bytearray) else bytes_after(data, 0)
-
-
-def bytes_after(source: BinaryIO, position: int) -> int:
-    """How many bytes the source holds from `position` on (a truncated file holds fewer than declared)."""
-    return max(source.seek(0, 2) - position, 0)
+    return len(data) if isinstance(data, bytes | bytearray) else data.seek(0, 2)
 
 
 def source_size(ds: Dataset) -> int | None:
     """The size of the file a dataset was read from: its source, or the file on disk that pydicom
     reopens by name for a deferred read (it does so for a file opened with open()); None if neither."""
     if getattr(ds, "buffer", None) is not None:
-        return ds.buffer.seek(0, 2)
+        return size_of(ds.buffer)
     filename = getattr(ds, "filename", None)
     return os.path.getsize(filename) if isinstance(filename, str) and os.path.isfile(filename) else None
 
