@@ -64,22 +64,24 @@ function execute([op, number, name, json, keep], extras) {
 
 // host.py's channel: every batch from Python arrives here in order. A batch of writes is done when it
 // comes (Python has gone on); one ending in a read is answered in shared memory, where Python waits for it.
-const ANSWER_READY = 1, ANSWER_TOO_LONG = 2, POSTED = 2, DONE = 3;
+const ANSWER_READY = 1, ANSWER_TOO_LONG = 2; // the answer's states, as host.py names them
+const STATE = 0, LENGTH = 1, POSTED = 2, DONE = 3; // the counters' places
+let channel = null; // the page's end of host.py's MessagePort: batches come in, Files go out
 let counters = null; // Int32Array on shared memory: answer state, answer length, batches posted, done
 let answerBytes = null;
 let pendingAnswer = null; // an answer that did not fit: written again into the larger buffer Python sends
 const encoder = new TextEncoder();
 
 function writeAnswer(bytes) {
-  Atomics.store(counters, 1, bytes.length);
+  Atomics.store(counters, LENGTH, bytes.length);
   if (bytes.length > answerBytes.length) {
     pendingAnswer = bytes;
-    Atomics.store(counters, 0, ANSWER_TOO_LONG);
+    Atomics.store(counters, STATE, ANSWER_TOO_LONG);
   } else {
     answerBytes.set(bytes);
-    Atomics.store(counters, 0, ANSWER_READY);
+    Atomics.store(counters, STATE, ANSWER_READY);
   }
-  Atomics.notify(counters, 0);
+  Atomics.notify(counters, STATE);
 }
 
 function onBatch({ data }) {
@@ -90,7 +92,7 @@ function onBatch({ data }) {
     writeAnswer(bytes);
     return;
   }
-  const reply = globalThis.dicomviewBridge.run(data.json, data.extras);
+  const reply = run(data.json, data.extras);
   if (data.answer) writeAnswer(encoder.encode(reply));
   else for (const error of JSON.parse(reply).errors) console.error(`dicomview: on the page: ${error}`);
   Atomics.add(counters, DONE, 1);
@@ -103,7 +105,8 @@ function listenForChannel() {
     if (!event.data || !event.data.dicomviewChannel) return;
     counters = event.data.counters;
     answerBytes = event.data.answerBytes;
-    event.data.dicomviewChannel.onmessage = onBatch;
+    channel = event.data.dicomviewChannel;
+    channel.onmessage = onBatch;
   });
 }
 
@@ -116,44 +119,44 @@ globalThis.dicomviewBridge = {
     return inflight === 0 && this.busy === 0
       && (counters === null || Atomics.load(counters, POSTED) === Atomics.load(counters, DONE));
   },
-  // Python's writes since its last call, then the one it waits for: one crossing of the threads for all.
-  run(json, extras) {
-    const commands = JSON.parse(json);
-    const errors = [];
-    let result = null;
-    commands.forEach((command, index) => {
-      try {
-        const value = execute(command, extras);
-        if (index === commands.length - 1) result = value;
-      } catch (error) {
-        const text = `${error && error.name ? `${error.name}: ` : ""}${error && error.message !== undefined ? error.message : error}`;
-        if (index === commands.length - 1) result = { e: text };
-        else errors.push(`${command[0]} ${command[2] || ""}: ${text}`);
-      }
-    });
-    return JSON.stringify({ r: result, errors });
-  },
 };
 
-// Files reach Python's worker as its own File objects (handles, not bytes) on a channel only this page
-// knows: host.py local_files. Cloning a File costs the page ~0.25 ms (more on a busy machine), so a
+// One batch: Python's writes since its last one, perhaps ending in the read it waits for. The answer is
+// the last command's value (or its error); earlier commands' errors are listed beside it.
+function run(json, extras) {
+  const commands = JSON.parse(json);
+  const errors = [];
+  let result = null;
+  commands.forEach((command, index) => {
+    try {
+      const value = execute(command, extras);
+      if (index === commands.length - 1) result = value;
+    } catch (error) {
+      const text = `${error && error.name ? `${error.name}: ` : ""}${error && error.message !== undefined ? error.message : error}`;
+      if (index === commands.length - 1) result = { e: text };
+      else errors.push(`${command[0]} ${command[2] || ""}: ${text}`);
+    }
+  });
+  return JSON.stringify({ r: result, errors });
+}
+
+// Files reach Python's worker as its own File objects (handles, not bytes) on host.py's channel
+// (local_files). Cloning a File costs the page ~0.25 ms (more on a busy machine), so a
 // 300-file choice goes in parts of FILES_PER_MESSAGE, each in its own task: in one message of 300 the
 // page was blocked for 80 ms (traced), the longest task while a series loaded (issue 7).
 const FILES_PER_MESSAGE = 8;
-const fileChannel = new BroadcastChannel(`dicomview-files-${crypto.randomUUID ? crypto.randomUUID() : Math.random()}`);
 const taskQueue = new MessageChannel(); // a new task each, without setTimeout's 4 ms once nested
 const tasks = [];
 taskQueue.port1.onmessage = () => tasks.shift()();
 const nextTask = (work) => { tasks.push(work); taskQueue.port2.postMessage(null); };
-globalThis.dicomviewFileChannel = fileChannel.name;
 globalThis.dicomviewShareFiles = (ticket, files) => {
   const all = Array.from(files);
   const post = (start) => {
     const end = Math.min(start + FILES_PER_MESSAGE, all.length);
     try {
-      fileChannel.postMessage({ ticket, files: all.slice(start, end), last: end >= all.length });
+      channel.postMessage({ ticket, files: all.slice(start, end), last: end >= all.length });
     } catch (error) { // Python's wait ends with the reason
-      fileChannel.postMessage({ ticket, files: [], last: true, error: String(error) });
+      channel.postMessage({ ticket, files: [], last: true, error: String(error) });
       return;
     }
     if (end < all.length) nextTask(() => post(end));

@@ -123,7 +123,7 @@ def _arguments(values) -> list:
 # state (0 waiting, 1 ready, 2 too long for the answer buffer), [1] answer length, [2] batches posted,
 # [3] batches done (dicomviewBridge.idle compares the two).
 ANSWER_WAITING, ANSWER_READY, ANSWER_TOO_LONG = 0, 1, 2
-POSTED, DONE = 2, 3
+STATE, LENGTH, POSTED, DONE = 0, 1, 2, 3  # the counters' places
 AHEAD_AT_MOST = 2  # batches of pixels the page may have still to draw before Python waits for it
 _counters = js.Int32Array.new(js.SharedArrayBuffer.new(16))
 _answer_bytes = [js.Uint8Array.new(js.SharedArrayBuffer.new(1 << 16))]
@@ -147,12 +147,12 @@ def _wait_for_page(ahead: int) -> None:
 
 def _answer() -> str:
     """The page's answer to the batch just posted: wait for it in shared memory."""
-    while js.Atomics.load(_counters, 0) == ANSWER_WAITING:
-        js.Atomics.wait(_counters, 0, ANSWER_WAITING, 1000)
-    length = js.Atomics.load(_counters, 1)
-    if js.Atomics.load(_counters, 0) == ANSWER_TOO_LONG:  # a larger buffer, and the page writes it again
+    while js.Atomics.load(_counters, STATE) == ANSWER_WAITING:
+        js.Atomics.wait(_counters, STATE, ANSWER_WAITING, 1000)
+    length = js.Atomics.load(_counters, LENGTH)
+    if js.Atomics.load(_counters, STATE) == ANSWER_TOO_LONG:  # a larger buffer, and the page writes it again
         _answer_bytes[0] = js.Uint8Array.new(js.SharedArrayBuffer.new(2 * length))
-        js.Atomics.store(_counters, 0, ANSWER_WAITING)
+        js.Atomics.store(_counters, STATE, ANSWER_WAITING)
         _channel.port1.postMessage(_message(answerBytes=_answer_bytes[0]))
         return _answer()
     return _answer_bytes[0].subarray(0, length).to_bytes().decode()
@@ -173,7 +173,7 @@ def _send(final: list | None = None) -> Any:
     _queue_transfer.clear()
     if transfer:  # pixels: the page must not fall behind by more than a few images
         _wait_for_page(AHEAD_AT_MOST)
-    js.Atomics.store(_counters, 0, ANSWER_WAITING)
+    js.Atomics.store(_counters, STATE, ANSWER_WAITING)
     _post(_message(json=json.dumps(commands), extras=extras, answer=final is not None), transfer)
     if final is None:
         return None
@@ -449,7 +449,6 @@ def request_animation_frame(callback: Callable) -> None:
 
 import_module = js.Function.new("url", "return import(url)")  # Python cannot write import()
 
-_files_channel = None
 _files_waiting: dict[int, tuple[asyncio.Future, list]] = {}
 
 
@@ -470,14 +469,13 @@ def _files_arrived(event) -> None:
             future.set_result(arrived)
 
 
+_channel.port1.onmessage = create_proxy(_files_arrived)  # what the page sends on the channel: Files only
+
+
 async def local_files(files) -> list:
     """The page's File objects (a FileList or an array, as a PageObject) as this thread's own, to read
-    here: the page posts the Files (handles, not their bytes) on a BroadcastChannel whose name only
-    this page knows (site/bridge.js dicomviewShareFiles), and they arrive as the worker's."""
-    global _files_channel
-    if _files_channel is None:
-        _files_channel = js.BroadcastChannel.new(window.dicomviewFileChannel)
-        _files_channel.onmessage = create_proxy(_files_arrived)
+    here: the page posts the Files (handles, not their bytes) back on this module's channel
+    (site/bridge.js dicomviewShareFiles), and they arrive as the worker's."""
     ticket = 1
     while ticket in _files_waiting:
         ticket += 1
