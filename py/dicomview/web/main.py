@@ -12,7 +12,6 @@ import js
 from pyodide.ffi import create_proxy
 from pyodide.http import pyfetch
 
-from dicomview import archive_import
 from dicomview.web.host import URL, document, flush, performance, window
 
 # The pinned wheels (serving/vendor.py), imported in place by archive_import rather than through
@@ -47,6 +46,8 @@ def say(text: str, step: int) -> None:
 try:
     performance.mark("dicomview:main")
     say("Loading numpy and pydicom…", 2)
+    from dicomview import archive_import
+
     archives = await asyncio.gather(*(fetch_archive(url) for url in WHEELS))
     archive_import.install(site.getsitepackages()[0], archives, NEVER_READ)
     performance.mark("dicomview:packages")
