@@ -12,6 +12,7 @@ import importlib.metadata
 import importlib.util
 import io
 import json
+import re
 import subprocess
 import sys
 import traceback
@@ -196,6 +197,12 @@ value = numpy.random.default_rng(7).integers(0, 1000, 3).tolist()
 """
 
 
+def startup_wheels() -> list[Path]:
+    """The wheels site/python-runtime.mjs fetches for web/main.py, in its order."""
+    runtime = (REPO / "site/python-runtime.mjs").read_text()
+    return [VENDOR / rel for rel in re.findall(r'"\./vendor/([^"]+\.whl)"', runtime)]
+
+
 def main_constant(name: str) -> tuple[str, ...]:
     """A constant of web/main.py, which cannot be imported here (top-level await, `js`)."""
     tree = ast.parse((REPO / "py/dicomview/web/main.py").read_text())
@@ -204,7 +211,7 @@ def main_constant(name: str) -> tuple[str, ...]:
 
 
 def test_the_page_imports_numpy_and_pydicom_from_the_pinned_wheels_in_pyodide() -> None:
-    wheels = [VENDOR / url.removeprefix("vendor/") for url in main_constant("WHEELS")]
+    wheels = startup_wheels()
     pins = json.loads((REPO / "py/dicomview/serving/runtime_pins.json").read_text())
     assert [str(wheel.relative_to(VENDOR)) in pins for wheel in wheels] == [True] * 3
     done = subprocess.run(["node", "--input-type=module", "-e", IN_PYODIDE, str(VENDOR), str(REPO / "py"),

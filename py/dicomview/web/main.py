@@ -3,38 +3,19 @@
 The performance marks name the start-up steps for tests/bench/startup.py.
 """
 
-import asyncio
 import io
 import site
 import zipfile
 
 import js
 from pyodide.ffi import create_proxy
-from pyodide.http import pyfetch
 
-from dicomview.web.host import URL, document, flush, performance, window
+from dicomview.web.host import document, flush, performance, window
 
-# The pinned wheels (serving/vendor.py), imported in place by archive_import rather than through
-# Pyodide's loadPackage, which unpacked all of them at every start (issue 7). Pillow, a fallback, is
-# loaded with loadPackage only if needed (web/codecs.py).
-WHEELS = (
-    "vendor/pyodide/numpy-2.0.2-cp312-cp312-pyodide_2024_0_wasm32.whl",
-    "vendor/wheels/pydicom-3.0.2-py3-none-any.whl",
-    # .pyc of what start-up imports from numpy and pydicom, and of Pillow (serving/vendor.py
-    # BYTECODE_WHEEL): Python then loads bytecode instead of compiling ~150 modules on every start.
-    "vendor/wheels/dicomview_bytecode-0.27.7-cp312-none-any.whl",
-)
-# Files of those wheels that nothing reads in the page, left packed: type stubs, C headers, sources and
-# libraries for compiling against numpy, and the example and test files of pydicom.examples.
+# Files of the start-up wheels that nothing reads in the page, left packed: type stubs, C headers, sources
+# and libraries for compiling against numpy, and the example and test files of pydicom.examples.
 NEVER_READ = (".pyi", ".h", ".pxd", ".pyx", ".c", ".a", ".pc", ".template",
               "pydicom/data/test_files/", "pydicom/data/charset_files/")
-
-
-async def fetch_archive(url: str) -> zipfile.ZipFile:
-    response = await pyfetch(URL.new(url, document.baseURI).href)
-    if not response.ok:
-        raise OSError(f"{url}: HTTP {response.status}")
-    return zipfile.ZipFile(io.BytesIO(await response.bytes()))
 
 
 def say(text: str, step: int) -> None:
@@ -48,7 +29,10 @@ try:
     say("Loading numpy and pydicom…", 2)
     from dicomview import archive_import
 
-    archives = await asyncio.gather(*(fetch_archive(url) for url in WHEELS))
+    # The pinned wheels of numpy, pydicom and their bytecode, which site/python-runtime.mjs fetched while
+    # Pyodide started, imported in place rather than unpacked by Pyodide's loadPackage (issue 7). Pillow,
+    # a fallback, is loaded with loadPackage only if needed (web/codecs.py).
+    archives = [zipfile.ZipFile(io.BytesIO((await wheel).to_bytes())) for wheel in js.dicomviewStartupWheels()]
     archive_import.install(site.getsitepackages()[0], archives, NEVER_READ)
     performance.mark("dicomview:packages")
     from dicomview.web.app import ViewerPage
