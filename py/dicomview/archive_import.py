@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
+import struct
 import sys
 import zipfile
+import zlib
 from collections.abc import Iterable
 from importlib.machinery import ModuleSpec
 from pathlib import Path
@@ -41,7 +43,7 @@ class Archives:
 
     def read(self, path: str) -> bytes | None:
         found = self.members.get(path)
-        return found[0].read(found[1]) if found else None
+        return read_member(*found) if found else None
 
     def size(self, path: str) -> int:
         return self.members[path][1].file_size
@@ -68,6 +70,26 @@ class Archives:
                 self.unpack(path)
                 written += 1
         return written
+
+
+def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """ZipFile.read, for stored and deflated members, without its per-member objects: measured in the
+    page, ~0.25 ms a module, 35 ms of the ~150 modules start-up imports (against ~15). CRC-checked."""
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or info.flag_bits & 0x1:
+        return archive.read(info)  # other methods, or encrypted: the zipfile module's own way
+    file = archive.fp
+    file.seek(info.header_offset)
+    header = file.read(zipfile.sizeFileHeader)
+    if len(header) != zipfile.sizeFileHeader or header[:4] != zipfile.stringFileHeader:
+        raise zipfile.BadZipFile(f"{info.filename}: bad local file header")
+    name_length, extra_length = struct.unpack("<HH", header[26:30])
+    file.seek(info.header_offset + zipfile.sizeFileHeader + name_length + extra_length)
+    data = file.read(info.compress_size)
+    if info.compress_type == zipfile.ZIP_DEFLATED:
+        data = zlib.decompress(data, -zlib.MAX_WBITS)
+    if zlib.crc32(data) != info.CRC:
+        raise zipfile.BadZipFile(f"{info.filename}: bad CRC-32")
+    return data
 
 
 class ArchiveLoader(importlib.machinery.SourceFileLoader):

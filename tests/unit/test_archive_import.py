@@ -133,6 +133,29 @@ def test_a_module_without_bytecode_is_compiled_and_nothing_is_written(demo: tupl
     assert not list(root.rglob("__pycache__"))
 
 
+@pytest.mark.parametrize("wheel", ["wheels/pydicom-3.0.2-py3-none-any.whl",
+                                   "wheels/dicomview_bytecode-0.27.7-cp312-none-any.whl"])
+def test_a_member_reads_as_zipfile_reads_it(wheel: str) -> None:
+    with zipfile.ZipFile(VENDOR / wheel) as opened:
+        assert all(archive_import.read_member(opened, info) == opened.read(info) for info in opened.infolist())
+
+
+def test_stored_bzip2_and_damaged_members() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as out:
+        out.writestr("stored.txt", b"as is" * 100, zipfile.ZIP_STORED)
+        out.writestr("deflated.txt", b"squeezed" * 100, zipfile.ZIP_DEFLATED)
+        out.writestr("bzip2.txt", b"another method" * 100, zipfile.ZIP_BZIP2)
+    opened = zipfile.ZipFile(buffer)
+    assert [archive_import.read_member(opened, info) for info in opened.infolist()] == [
+        b"as is" * 100, b"squeezed" * 100, b"another method" * 100]
+    damaged = bytearray(buffer.getvalue())
+    stored = opened.getinfo("stored.txt")
+    damaged[stored.header_offset + zipfile.sizeFileHeader + len("stored.txt")] ^= 0xFF  # its first byte
+    with pytest.raises(zipfile.BadZipFile, match=r"stored\.txt: bad CRC-32"):
+        archive_import.read_member(zipfile.ZipFile(io.BytesIO(bytes(damaged))), stored)
+
+
 PYDICOM_WHEEL = VENDOR / "wheels" / "pydicom-3.0.2-py3-none-any.whl"
 IMPORT_PYDICOM = """
 import sys, zipfile
