@@ -19,11 +19,13 @@ from pydicom.uid import MPEG2MPML
 from conftest import (
     CHROMIUM,
     CHROMIUM_ARGS,
+    READY_TIMEOUT_MS,
     ROOT,
     canvas_rgba,
     open_viewer,
     problem_lines,
     render_count,
+    served_copy,
     start_server,
     wait_for_render_after,
 )
@@ -277,6 +279,25 @@ def test_missing_runtime_is_reported_not_a_hang(browser, tmp_path):
         page.goto(f"http://127.0.0.1:{server.server_port}/")
         page.wait_for_function("document.documentElement.dataset.runtime === 'error'", timeout=30_000)
         assert "serve.py --vendor-only" in page.locator("#status-text").text_content()
+        page.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_missing_startup_wheel_is_named_on_the_page(browser, tmp_path):
+    """site/python-runtime.mjs fetches the wheels main.py imports from; one gone, the page says which."""
+    root = served_copy(tmp_path)
+    wheel = root / "site" / "vendor" / "wheels" / "pydicom-3.0.2-py3-none-any.whl"
+    wheel.unlink()
+    server = static.make_server(root, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{server.server_port}/site/")
+        page.wait_for_function("document.documentElement.dataset.runtime === 'error'", timeout=READY_TIMEOUT_MS)
+        status = page.locator("#status-text").text_content()
+        assert status.startswith("Python could not start") and f"{wheel.name}: HTTP 404" in status, status
         page.close()
     finally:
         server.shutdown()

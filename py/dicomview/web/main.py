@@ -3,17 +3,19 @@
 The performance marks name the start-up steps for tests/bench/startup.py.
 """
 
+import io
+import site
+import zipfile
+
 import js
-import pyodide_js
 from pyodide.ffi import create_proxy
 
-from dicomview.web.host import URL, document, flush, performance, window
+from dicomview.web.host import document, flush, performance, window
 
-PYDICOM_WHEEL = "vendor/wheels/pydicom-3.0.2-py3-none-any.whl"
-# .pyc of what start-up imports from numpy and pydicom, and of Pillow (a fallback, loaded only if needed)
-# (serving/vendor.py BYTECODE_WHEEL):
-# Pyodide then loads bytecode instead of compiling ~150 modules from source on every start.
-BYTECODE_WHEEL = "vendor/wheels/dicomview_bytecode-0.27.7-cp312-none-any.whl"
+# Files of the start-up wheels that nothing reads in the page, left packed: type stubs, C headers, sources
+# and libraries for compiling against numpy, and the example and test files of pydicom.examples.
+NEVER_READ = (".pyi", ".h", ".pxd", ".pyx", ".c", ".a", ".pc", ".template",
+              "pydicom/data/test_files/", "pydicom/data/charset_files/")
 
 
 def say(text: str, step: int) -> None:
@@ -25,8 +27,13 @@ def say(text: str, step: int) -> None:
 try:
     performance.mark("dicomview:main")
     say("Loading numpy and pydicom…", 2)
-    wheels = [URL.new(wheel, document.baseURI).href for wheel in (PYDICOM_WHEEL, BYTECODE_WHEEL)]
-    await pyodide_js.loadPackage(["numpy", *wheels])  # Pillow only if the IJG codec fails (web/codecs.py)
+    from dicomview import archive_import
+
+    # The pinned wheels of numpy, pydicom and their bytecode, which site/python-runtime.mjs fetched while
+    # Pyodide started, imported in place rather than unpacked by Pyodide's loadPackage (issue 7). Pillow,
+    # a fallback, is loaded with loadPackage only if needed (web/codecs.py).
+    archives = [zipfile.ZipFile(io.BytesIO((await wheel).to_bytes())) for wheel in js.dicomviewStartupWheels()]
+    archive_import.install(site.getsitepackages()[0], archives, NEVER_READ)
     performance.mark("dicomview:packages")
     from dicomview.web.app import ViewerPage
     from dicomview.web.mpr import wasm_memory_bytes
