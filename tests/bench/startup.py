@@ -7,7 +7,8 @@ split into steps on the page's own clock (performance.now, 0 = navigation start)
 Each run uses a new browser profile on disk, as a user's browser has. The reload waits until the
 offline cache (site/sw.js) controls the page, unless --no-service-worker blocks it (the 304 path).
 Steps come from Resource Timing (when each runtime file arrived) and the marks main.py sets
-(dicomview:main when PyScript runs it, :packages after loadPackage, :imported after the imports).
+(dicomview:main when PyScript runs it, :packages once numpy's and pydicom's wheels are in place,
+:imported after the imports, which now include unpacking and linking numpy's extensions).
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from dicomview import archive_import
+from in_pyodide import COUNT_COMPILED
 
 REPO = Path(__file__).resolve().parents[2]
 VENDOR = REPO / "site" / "vendor"
@@ -194,15 +195,8 @@ for (const name of ['__init__.py', 'archive_import.py'])
 wheels.forEach((wheel, i) => pyodide.FS.writeFile(`/tmp/${i}.whl`, readFileSync(wheel)));
 pyodide.globals.set('count', wheels.length);
 pyodide.globals.set('never_read', JSON.parse(neverRead));
-console.log(pyodide.runPython(`
-import importlib._bootstrap_external as external, site, sys, zipfile
+console.log(pyodide.runPython(`""" + COUNT_COMPILED + """import site, sys, zipfile
 from pathlib import Path
-compiled = []
-original = external.SourceLoader.source_to_code
-def source_to_code(self, data, path, **kw):
-    compiled.append(path)
-    return original(self, data, path, **kw)
-external.SourceLoader.source_to_code = source_to_code
 from dicomview import archive_import
 archives = [zipfile.ZipFile(f"/tmp/{i}.whl") for i in range(count)]
 archive_import.install(site.getsitepackages()[0], archives, tuple(never_read.to_py()))

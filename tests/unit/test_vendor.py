@@ -24,6 +24,7 @@ import pytest
 
 from dicomview.serving import vendor
 from dicomview.serving.vendor import Pins, VendorError, missing_or_wrong, sha256, write_checked
+from in_pyodide import COUNT_COMPILED
 
 REPO = Path(__file__).resolve().parents[2]
 VENDOR = REPO / "site" / "vendor"
@@ -326,15 +327,7 @@ IMPORT_WITH_BYTECODE = """
 const {loadPyodide} = await import(process.argv[1] + '/pyodide/pyodide.mjs');
 const pyodide = await loadPyodide({indexURL: process.argv[1] + '/pyodide/', stdLibURL: process.argv[2]});
 await pyodide.loadPackage(['numpy', 'pillow', ...process.argv.slice(3)], {messageCallback: () => {}});
-console.log(pyodide.runPython(`
-import importlib._bootstrap_external as external
-compiled = []
-original = external.SourceLoader.source_to_code
-def source_to_code(self, data, path, **kw):
-    compiled.append(path)
-    return original(self, data, path, **kw)
-external.SourceLoader.source_to_code = source_to_code
-import numpy, PIL.Image, pydicom, pydicom.pixels, json
+console.log(pyodide.runPython(`""" + COUNT_COMPILED + """import numpy, PIL.Image, pydicom, pydicom.pixels, json
 str(len([p for p in compiled if 'site-packages' in p])) + ' ' + numpy.__spec__.cached + ' ' + json.__file__
 `));
 """
