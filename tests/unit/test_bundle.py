@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import json
 import os
 import struct
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -19,11 +21,13 @@ import pytest
 
 from dicomview.serving import bundle
 from dicomview.serving.vendor import VendorError
+from in_pyodide import COUNT_COMPILED
 
 REPO = Path(__file__).resolve().parents[2]
 VENDOR = REPO / "site" / "vendor"
 PYTHON_312_MAGIC = (3531).to_bytes(2, "little") + b"\r\n"  # importlib.util.MAGIC_NUMBER of CPython 3.12
 UNCHECKED_HASH = 0b01  # PEP 552 flags: hash-based, not checked against the source
+CHECKED_HASH = 0b11  # hash-based, checked against the source at import
 
 MODULES = {
     "dicomview/__init__.py": b'"""fake package"""\n',
@@ -208,10 +212,12 @@ def test_the_vendored_pyodide_compiles_python_312_bytecode_that_skips_the_source
     compiled = bundle.compile_bytecode(VENDOR, MODULES)
     bytecode = compiled.bytecode
     assert compiled.failures == ()
-    assert set(bytecode) == {bundle.bytecode_name(name) for name in bundle.compiled_names(MODULES)}
-    for pyc in bytecode.values():
+    ours = {bundle.bytecode_name(name) for name in bundle.compiled_names(MODULES)}
+    pyscript = {bundle.bytecode_name(name) for name in bundle.pyscript_sources(VENDOR)}
+    assert set(bytecode) == ours | pyscript and len(pyscript) >= 10
+    for name, pyc in bytecode.items():
         assert pyc[:4] == PYTHON_312_MAGIC
-        assert struct.unpack("<I", pyc[4:8])[0] == UNCHECKED_HASH
+        assert struct.unpack("<I", pyc[4:8])[0] == (UNCHECKED_HASH if name in ours else CHECKED_HASH), name
 
 
 def with_vendored_pyodide(repo: Path) -> Path:
@@ -243,3 +249,84 @@ def test_a_compiler_that_cannot_run_says_so_in_one_short_line(tmp_path):
     message = str(failed.value)
     assert "package_bytecode.mjs" in message and "unreachable" not in message
     assert "\n" not in message and len(message) < 1000
+
+
+# --- PyScript's own Python package ------------------------------------------------------------------
+
+FAKE_PYSCRIPT_BUNDLE = (
+    'const x=1;Ao(".",{pyscript:{"__init__.py":"from pyscript.util import X\\n",'
+    '"util.py":"X = \\"quoted\\" \\\\ \\u00e9\\n","sub":{"deep.py":"Y = 2\\n"}}});'
+)
+
+
+def test_pyscript_modules_are_read_from_the_object_literal_of_its_bundle(tmp_path):
+    (tmp_path / "pyscript").mkdir()
+    (tmp_path / "pyscript" / "core-abc.js").write_text(FAKE_PYSCRIPT_BUNDLE)
+    assert bundle.pyscript_sources(tmp_path) == {
+        "pyscript/__init__.py": b"from pyscript.util import X\n",
+        "pyscript/util.py": 'X = "quoted" \\ \u00e9\n'.encode(),
+        "pyscript/sub/deep.py": b"Y = 2\n",
+    }
+    (tmp_path / "pyscript" / "core-abc.js").write_text(FAKE_PYSCRIPT_BUNDLE.replace('"util.py"', "+"))
+    assert bundle.pyscript_sources(tmp_path) == {}  # not as expected: no bytecode for PyScript, no failure
+    assert bundle.pyscript_sources(tmp_path / "nothing") == {}
+
+
+def test_the_pinned_pyscript_modules_are_found(tmp_path):
+    """(Compiled in Pyodide's Python below: they use 3.12's f-strings, which this Python may not parse.)"""
+    sources = bundle.pyscript_sources(VENDOR)
+    assert {"pyscript/__init__.py", "pyscript/magic_js.py", "pyscript/display.py"} <= set(sources)
+    assert sources["pyscript/__init__.py"].startswith(b"from polyscript import")
+
+
+def test_pyscript_bytecode_is_vendored_and_served_with_the_package(tmp_path):
+    repo = fake_repo(tmp_path)
+    (repo / "site" / "vendor" / "pyscript").mkdir()
+    (repo / "site" / "vendor" / "pyscript" / "core-abc.js").write_text(FAKE_PYSCRIPT_BUNDLE)
+    pyscript = bundle.pyscript_sources(repo / "site" / "vendor")
+
+    def with_pyscript(vendor_dir, sources):
+        return bundle.Compiled({**fake_bytecode(sources), **{bundle.bytecode_name(n): b"PYC" for n in pyscript}})
+
+    assert bundle.vendor_archive(repo, with_pyscript)
+    archive = bundle.read((repo / "site" / "vendor" / bundle.ARCHIVE).read_bytes())
+    assert "pyscript/__pycache__/util.cpython-312.pyc" in archive and "pyscript/util.py" not in archive
+    assert not bundle.vendor_archive(repo, with_pyscript)  # up to date
+    (repo / "py" / "dicomview" / "pipeline.py").write_bytes(b"EDITED = True\n")
+    served = bundle.read(bundle.served(repo).data)
+    assert served["pyscript/sub/__pycache__/deep.cpython-312.pyc"] == b"PYC"  # reused from the vendored one
+    assert served["dicomview/pipeline.py"] == b"EDITED = True\n"
+
+
+# Loads each PyScript module's bytecode from the vendored archive for the sources PyScript writes, in the
+# vendored Pyodide: none may be compiled from source (a checked-hash .pyc is used only for its own source).
+PYSCRIPT_IN_PYODIDE = """
+const [vendor, sources] = process.argv.slice(1);
+const {readFileSync} = await import('node:fs');
+const {loadPyodide} = await import(vendor + '/pyodide/pyodide.mjs');
+const pyodide = await loadPyodide({indexURL: vendor + '/pyodide/'});
+pyodide.FS.writeFile('/tmp/package.zip', readFileSync(vendor + '/dicomview.zip'));
+pyodide.globals.set('sources', readFileSync(sources, 'utf8'));
+try {
+console.log(pyodide.runPython(`""" + COUNT_COMPILED + """import importlib.machinery, json, zipfile
+from pathlib import Path
+with zipfile.ZipFile('/tmp/package.zip') as package:
+    package.extractall('/home/pyodide', [n for n in package.namelist() if n.startswith('pyscript/')])
+for name, source in json.loads(sources).items():
+    Path('/home/pyodide', name).parent.mkdir(parents=True, exist_ok=True)
+    Path('/home/pyodide', name).write_text(source, encoding='utf-8')
+    module = name.removesuffix('.py').replace('/', '.')
+    importlib.machinery.SourceFileLoader(module, f'/home/pyodide/{name}').get_code(module)
+str(len(json.loads(sources))) + ' ' + str(len(compiled))
+`));
+} catch (error) { console.log(error.message); }  // a short reason, not Node.js's line of minified runtime
+"""
+
+
+def test_in_pyodide_the_vendored_pyscript_bytecode_is_used_for_pyscripts_sources(tmp_path):
+    sources = {name: data.decode() for name, data in bundle.pyscript_sources(VENDOR).items()}
+    (tmp_path / "sources.json").write_text(json.dumps(sources))
+    done = subprocess.run(["node", "--input-type=module", "-e", PYSCRIPT_IN_PYODIDE, str(VENDOR),
+                           str(tmp_path / "sources.json")], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == [str(len(sources)), "0"]

@@ -8,7 +8,10 @@ folder, so `import dicomview` finds the same files as before.
 The archive holds every browser module's source and, where available, its bytecode: a .pyc made by
 Pyodide's own Python (3.12; this CPython may be another version) under Node.js, in the __pycache__
 place the import system looks in, "unchecked-hash" (PEP 552) so it is used without a look at the
-source. Made in two ways:
+source. It also holds the bytecode of PyScript's own Python package (pyscript_sources), which PyScript
+writes into that same folder at every start and imported from source (~40 ms of a reload, ~85 of a first
+visit, tests/bench/README.md): "checked-hash", so the browser uses it only for the very sources it was
+made from. Made in two ways:
 - the vendor step (`serve.py --vendor-only`) writes it into site/vendor/ with bytecode for every
   module, for the static hosts (`python -m http.server`, GitHub Pages), which serve it as a file (a
   module that does not compile fails the step; serve.py, which runs it too, only warns);
@@ -21,12 +24,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import math
+import re
 import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +44,9 @@ CPYTHON_ONLY = ("serving", "tools")  # subpackages never loaded in the browser
 ENTRY = f"{PACKAGE}/web/main.py"  # run by PyScript from its own URL, never imported: no bytecode
 COMPILER = Path(__file__).with_name("package_bytecode.mjs")
 CACHE_TAG = f"cpython-{vendor.PYODIDE_PYTHON}"  # Pyodide's sys.implementation.cache_tag
+PYSCRIPT_CORE = "pyscript"  # the vendored PyScript, under site/vendor/
+# Where PyScript's bundle lists the Python package it writes into Python's working folder at each start
+PYSCRIPT_PACKAGE = '{pyscript:{"__init__.py":'
 ZIP_DATE = zipfile.ZipInfo().date_time  # 1980-01-01, fixed: the same sources give the same bytes (bytecode.mjs too)
 
 
@@ -71,6 +79,60 @@ def _for_the_browser(path: Path, package: Path, inside: Path) -> bool:
     return (parts[0] not in CPYTHON_ONLY and "__pycache__" not in parts
             and not any(part.startswith(".") for part in parts)
             and path.is_file() and path.resolve().is_relative_to(inside))
+
+
+def pyscript_sources(vendor_dir: Path) -> dict[str, bytes]:
+    """PyScript's own Python modules by archive path ("pyscript/magic_js.py"), read from the object literal
+    of its vendored bundle that PyScript writes them from; nothing if no bundle holds one as expected (then
+    PyScript compiles them at start, as it did)."""
+    for script in sorted((vendor_dir / PYSCRIPT_CORE).glob("*.js")):
+        text = script.read_text(encoding="utf-8", errors="replace")
+        at = text.find(PYSCRIPT_PACKAGE)
+        if at < 0:
+            continue
+        try:
+            tree, _ = _js_object(text, at)
+        except (ValueError, IndexError):
+            return {}
+        return {name: source.encode() for name, source in _flatten(tree)}
+    return {}
+
+
+def _js_object(text: str, at: int) -> tuple[dict, int]:
+    """The object literal of plain keys and string or object values that starts at text[at]."""
+    if text[at] != "{":
+        raise ValueError(f"no object at {at}")
+    out, at = {}, at + 1
+    while text[at] != "}":
+        if text[at] == '"':
+            key, at = _js_string(text, at)
+        else:
+            name = re.compile(r"[A-Za-z_$][\w$]*").match(text, at)
+            if not name:
+                raise ValueError(f"no key at {at}")
+            key, at = name.group(), name.end()
+        if text[at] != ":":
+            raise ValueError(f"no ':' at {at}")
+        out[key], at = _js_object(text, at + 1) if text[at + 1] == "{" else _js_string(text, at + 1)
+        if text[at] == ",":
+            at += 1
+    return out, at + 1
+
+
+def _js_string(text: str, at: int) -> tuple[str, int]:
+    """The double-quoted string literal at text[at] (the escapes a bundler writes are JSON's)."""
+    end = at + 1
+    while text[end] != '"':
+        end += 2 if text[end] == "\\" else 1
+    return json.loads(text[at:end + 1]), end + 1
+
+
+def _flatten(tree: dict, prefix: str = "") -> Iterator[tuple[str, str]]:
+    for name, value in tree.items():
+        if isinstance(value, dict):
+            yield from _flatten(value, f"{prefix}{name}/")
+        else:
+            yield f"{prefix}{name}", value
 
 
 def bytecode_name(source_name: str) -> str:
@@ -110,8 +172,9 @@ def read_or_nothing(path: Path) -> dict[str, bytes]:
 
 def reusable_bytecode(sources: dict[str, bytes], vendored: dict[str, bytes]) -> dict[str, bytes]:
     """The vendored archive's .pyc of each module whose source it holds unchanged: an edited module
-    runs from its source (compiled in the browser) until the next vendor step."""
-    reused = {}
+    runs from its source (compiled in the browser) until the next vendor step. And PyScript's: checked
+    against their sources in the browser, they are used only while those are the ones compiled."""
+    reused = {name: data for name, data in vendored.items() if name.startswith(f"{PYSCRIPT_CORE}/")}
     for name in compiled_names(sources):
         pyc = bytecode_name(name)
         if pyc in vendored and vendored.get(name) == sources[name]:
@@ -119,9 +182,10 @@ def reusable_bytecode(sources: dict[str, bytes], vendored: dict[str, bytes]) -> 
     return reused
 
 
-def up_to_date(vendored: dict[str, bytes], sources: dict[str, bytes]) -> bool:
-    """Does the vendored archive hold exactly these sources, each with its bytecode?"""
-    expected = set(sources) | {bytecode_name(name) for name in compiled_names(sources)}
+def up_to_date(vendored: dict[str, bytes], sources: dict[str, bytes], pyscript: Iterable[str] = ()) -> bool:
+    """Does the vendored archive hold exactly these sources, each with its bytecode, and the bytecode of
+    the named PyScript modules?"""
+    expected = set(sources) | {bytecode_name(name) for name in [*compiled_names(sources), *pyscript]}
     return set(vendored) == expected and all(vendored[name] == data for name, data in sources.items())
 
 
@@ -142,10 +206,10 @@ def compile_bytecode(vendor_dir: Path, sources: dict[str, bytes]) -> Compiled:
     by archive path, and the modules that did not compile. Fails (VendorError) if Node.js or Pyodide cannot
     run, or unless it gave exactly the expected files: a Pyodide of another Python would name them with
     another cache tag, which the browser's import system would not look for."""
-    wanted = compiled_names(sources)
+    wanted = {**{name: sources[name] for name in compiled_names(sources)}, **pyscript_sources(vendor_dir)}
     with tempfile.TemporaryDirectory(prefix="dicomview-bundle-") as tmp:
         work = Path(tmp)
-        (work / "sources.zip").write_bytes(build({name: sources[name] for name in wanted}))
+        (work / "sources.zip").write_bytes(build(wanted))
         outputs = [str(work / name) for name in ("sources.zip", "bytecode.zip", "failures.txt")]
         command = ["node", str(COMPILER), str(vendor_dir.resolve()), *outputs]
         vendor._run(command, work, "byte-compiling py/dicomview under Node.js (package_bytecode.mjs)", "failed")
@@ -171,7 +235,7 @@ def vendor_archive(repo_root: Path, compiler: Compiler = compile_bytecode) -> bo
     vendor_dir = repo_root / "site" / "vendor"
     target = vendor_dir / ARCHIVE
     sources = browser_sources(repo_root / "py")
-    if up_to_date(read_or_nothing(target), sources):
+    if up_to_date(read_or_nothing(target), sources, pyscript_sources(vendor_dir)):
         return False
     compiled = compiler(vendor_dir, sources)
     data = build(sources, compiled.bytecode)

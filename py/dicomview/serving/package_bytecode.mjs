@@ -3,6 +3,7 @@
 // vendors may be another version, whose .pyc it could not load. Reads a zip of sources and writes a
 // zip holding, for each, an "unchecked-hash" .pyc (PEP 552: no timestamp, no look at the source at
 // import) where importlib.util.cache_from_source puts it; bundle.build re-packs them in a fixed order.
+// PyScript's own modules (bundle.pyscript_sources) get a "checked-hash" .pyc instead.
 // A module that does not compile gets no .pyc (it ships as source, and the page shows its error where
 // it imports it): its failure is one line `name:line: message` of the failures file, so that neither
 // the vendor step nor serve.py prints Node.js's stack, whose lines hold the minified runtime.
@@ -26,7 +27,10 @@ with zipfile.ZipFile("/tmp/sources.zip") as sources, zipfile.ZipFile("/tmp/bytec
             message = getattr(error, "msg", None) or f"{type(error).__name__}: {error}"
             failures.append(f"{name}:{line}: {' '.join(str(message).split())}")
             continue
-        pyc = external._code_to_hash_pyc(code, importlib.util.source_hash(data), False)
+        # ours unchecked (the archive always carries its sources); PyScript's checked against the sources
+        # PyScript writes at run time, so that they are used only for those they were made from
+        checked = not name.startswith("dicomview/")
+        pyc = external._code_to_hash_pyc(code, importlib.util.source_hash(data), checked)
         out.writestr(importlib.util.cache_from_source(name), pyc)
 with open("/tmp/failures.txt", "w") as report:
     report.write("".join(failure + "\\n" for failure in failures))
