@@ -60,16 +60,13 @@ class Archives:
         folder, cache, name = path.rpartition(CACHE_FOLDER)
         return bool(cache) and f"{folder}/{name.split('.')[0]}{SOURCE_SUFFIX}" in self.members
 
-    def unpack_the_rest(self, never_read: tuple[str, ...] = ()) -> int:
+    def unpack_the_rest(self, never_read: tuple[str, ...] = ()) -> None:
         """Unpack every file not imported_from_here, but those whose path inside the archive starts
-        with or ends with one of never_read. Returns how many were written."""
-        written = 0
+        with or ends with one of never_read."""
         for path, (_, info) in self.members.items():
             name = info.filename
             if not (self.imported_from_here(path) or name.startswith(never_read) or name.endswith(never_read)):
                 self.unpack(path)
-                written += 1
-        return written
 
 
 def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:

@@ -47,6 +47,7 @@ CACHE_TAG = f"cpython-{vendor.PYODIDE_PYTHON}"  # Pyodide's sys.implementation.c
 PYSCRIPT_CORE = "pyscript"  # the vendored PyScript, under site/vendor/
 # Where PyScript's bundle lists the Python package it writes into Python's working folder at each start
 PYSCRIPT_PACKAGE = '{pyscript:{"__init__.py":'
+JS_KEY = re.compile(r"[A-Za-z_$][\w$]*")  # an object literal's unquoted key
 ZIP_DATE = zipfile.ZipInfo().date_time  # 1980-01-01, fixed: the same sources give the same bytes (bytecode.mjs too)
 
 
@@ -107,7 +108,7 @@ def _js_object(text: str, at: int) -> tuple[dict, int]:
         if text[at] == '"':
             key, at = _js_string(text, at)
         else:
-            name = re.compile(r"[A-Za-z_$][\w$]*").match(text, at)
+            name = JS_KEY.match(text, at)
             if not name:
                 raise ValueError(f"no key at {at}")
             key, at = name.group(), name.end()
